@@ -1,0 +1,61 @@
+//! The one error type of the core. Messages name the file, the tensor, and the expected
+//! and found shapes, so a binary can print `error: {e}` and the user knows what to fix.
+
+use std::path::PathBuf;
+
+/// Every way the core can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid config.json: {reason}")]
+    BadConfig { path: PathBuf, reason: String },
+    #[error("{path} is not a valid safetensors file: {reason}")]
+    BadCheckpoint { path: PathBuf, reason: String },
+    #[error("{path}: tensor `{name}` is missing (looked for {tried})")]
+    MissingTensor {
+        path: PathBuf,
+        name: String,
+        tried: String,
+    },
+    #[error("{path}: tensor `{name}` has shape {found:?}, config.json implies {expected:?}")]
+    TensorShape {
+        path: PathBuf,
+        name: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+    #[error("{path}: tensor `{name}` has dtype {dtype}, expected F32, F64, F16 or BF16")]
+    TensorDtype {
+        path: PathBuf,
+        name: String,
+        dtype: String,
+    },
+    #[error("shape mismatch in {op}: expected {expected}, found {found}")]
+    Shape {
+        op: &'static str,
+        expected: String,
+        found: String,
+    },
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    #[error("token id {id} is out of range for a vocabulary of {vocab_size}")]
+    TokenOutOfRange { id: u32, vocab_size: usize },
+    #[error("sequence of {len} tokens does not fit the context of {context_length} tokens")]
+    ContextOverflow { len: usize, context_length: usize },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The fast path of decode: matrix x vector, in parallel, streaming the weight once.
+//!
+//! Generating one token at batch 1 multiplies every weight matrix by one vector. ndarray's
+//! `dot` does that with a single-threaded row loop; here the rows of `W` (`[out, in]`, row
+//! major, so each row is contiguous memory) are split across rayon's threads and each row is
+//! reduced with eight independent accumulators, which the compiler turns into SIMD code.
+//! The whole weight is read exactly once per call: decode speed is then set by memory
+//! bandwidth, which is the limit the performance chapter measures against.
+
+use crate::Float;
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1};
+use rayon::prelude::*;
+
+/// Rows handed to one rayon task: large enough to amortise scheduling, small enough to balance.
+const ROWS_PER_TASK: usize = 64;
+
+// ANCHOR: dot
+/// `sum_i a[i] * b[i]` with eight independent partial sums (vectorisable, and a fixed order,
+/// so the result is the same on every run).
+#[inline]
+pub fn dot<F: Float>(a: &[F], b: &[F]) -> F {
+    debug_assert_eq!(a.len(), b.len());
+    let mut acc = [F::zero(); 8];
+    let chunks_a = a.chunks_exact(8);
+    let chunks_b = b.chunks_exact(8);
+    let (rest_a, rest_b) = (chunks_a.remainder(), chunks_b.remainder());
+    for (ca, cb) in chunks_a.zip(chunks_b) {
+        for k in 0..8 {
+            acc[k] = acc[k] + ca[k] * cb[k];
+        }
+    }
+    let mut tail = F::zero();
+    for (&x, &y) in rest_a.iter().zip(rest_b) {
+        tail = tail + x * y;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+// ANCHOR_END: dot
+
+// ANCHOR: gemv
+/// `y = W x` for `W: [out, in]` (standard layout), `x: [in]`, `y: [out]`.
+pub fn gemv<F: Float>(w: ArrayView2<F>, x: ArrayView1<F>, mut y: ArrayViewMut1<F>) {
+    assert_eq!(w.ncols(), x.len(), "gemv: W is [out, in], x must be [in]");
+    assert_eq!(w.nrows(), y.len(), "gemv: y must be [out]");
+    let x = x.as_standard_layout();
+    let x = x.as_slice().expect("standard layout");
+    let w = w.as_standard_layout();
+    let w = w.as_slice().expect("standard layout");
+    let n_in = x.len();
+    let y = y.as_slice_mut().expect("y must be contiguous");
+    y.par_chunks_mut(ROWS_PER_TASK)
+        .enumerate()
+        .for_each(|(chunk, ys)| {
+            let first_row = chunk * ROWS_PER_TASK;
+            for (r, yr) in ys.iter_mut().enumerate() {
+                let row = &w[(first_row + r) * n_in..(first_row + r + 1) * n_in];
+                *yr = dot(row, x);
+            }
+        });
+}
+// ANCHOR_END: gemv
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array1, Array2};
+
+    #[test]
+    fn gemv_equals_naive_sum() {
+        // sizes not a multiple of 8 or of ROWS_PER_TASK, to exercise every remainder
+        let (out, n_in) = (131, 37);
+        let w = Array2::from_shape_fn((out, n_in), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
+        let x = Array1::from_shape_fn(n_in, |j| (j % 5) as f64 * 0.5 - 1.0);
+        let mut y = Array1::zeros(out);
+        gemv(w.view(), x.view(), y.view_mut());
+        for i in 0..out {
+            let naive: f64 = (0..n_in).map(|j| w[[i, j]] * x[j]).sum();
+            assert_eq!(y[i], naive, "small integers times halves are exact in f64");
+        }
+    }
+}
