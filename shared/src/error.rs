@@ -45,6 +45,10 @@ pub enum Error {
     InvalidConfig(String),
     #[error("token id {id} is out of range for a vocabulary of {vocab_size}")]
     TokenOutOfRange { id: u32, vocab_size: usize },
+    #[error("the prompt is empty: give at least one token")]
+    EmptyPrompt,
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
     #[error("sequence of {len} tokens does not fit the context of {context_length} tokens")]
     ContextOverflow { len: usize, context_length: usize },
 }

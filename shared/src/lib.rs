@@ -27,7 +27,7 @@ pub use embedding::Embedding;
 pub use error::{Error, Result};
 pub use float::Float;
 pub use layer_norm::LayerNorm;
-pub use linear::Linear;
+pub use linear::{linear, Linear};
 pub use mask::causal_mask;
 pub use softmax::softmax_rows;
 

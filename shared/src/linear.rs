@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::gemv::gemv;
 use crate::init;
 use crate::Float;
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use ndarray_rand::rand::Rng;
 
 #[derive(Debug, Clone)]
@@ -41,32 +41,43 @@ impl<F: Float> Linear<F> {
         self.weight.nrows()
     }
 
-    // ANCHOR: forward
     /// x: `[n, in]` -> `[n, out]`
     pub fn forward(&self, x: ArrayView2<F>) -> Result<Array2<F>> {
-        if x.ncols() != self.n_in() {
-            return Err(Error::Shape {
-                op: "Linear::forward",
-                expected: format!("[n, {}]", self.n_in()),
-                found: format!("{:?}", x.shape()),
-            });
-        }
-        let mut y = if x.nrows() == 1 {
-            // decode: one vector, a parallel matrix x vector that streams W once
-            let mut y = Array2::zeros((1, self.n_out()));
-            gemv(self.weight.view(), x.row(0), y.row_mut(0));
-            y
-        } else {
-            // prefill: matrix x matrix (matrixmultiply's threaded sgemm/dgemm)
-            x.dot(&self.weight.t()) // [n, in] x [in, out]
-        };
-        if let Some(b) = &self.bias {
-            y += &b.view().insert_axis(Axis(0));
-        }
-        Ok(y)
+        linear(x, self.weight.view(), self.bias.as_ref().map(|b| b.view()))
     }
-    // ANCHOR_END: forward
 }
+
+// ANCHOR: linear
+/// `y = x W^T + b`. x: `[n, in]`, weight: `[out, in]`, bias: `[out]` -> `[n, out]`.
+///
+/// Used by [`Linear::forward`] and by the tied LM head (whose weight is the token embedding).
+pub fn linear<F: Float>(
+    x: ArrayView2<F>,
+    weight: ArrayView2<F>,
+    bias: Option<ArrayView1<F>>,
+) -> Result<Array2<F>> {
+    if x.ncols() != weight.ncols() {
+        return Err(Error::Shape {
+            op: "linear",
+            expected: format!("x = [n, {}]", weight.ncols()),
+            found: format!("{:?}", x.shape()),
+        });
+    }
+    let mut y = if x.nrows() == 1 {
+        // decode: one vector, a parallel matrix x vector that streams W once (see `gemv`)
+        let mut y = Array2::zeros((1, weight.nrows()));
+        gemv(weight, x.row(0), y.row_mut(0));
+        y
+    } else {
+        // prefill: matrix x matrix (matrixmultiply's threaded sgemm/dgemm)
+        x.dot(&weight.t()) // [n, in] x [in, out]
+    };
+    if let Some(b) = bias {
+        y += &b.insert_axis(Axis(0));
+    }
+    Ok(y)
+}
+// ANCHOR_END: linear
 
 #[cfg(test)]
 mod tests {

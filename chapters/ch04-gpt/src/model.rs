@@ -1,0 +1,155 @@
+//! The GPT-2 model: embeddings, blocks, final layer norm, tied LM head.
+
+use crate::attention::Attention;
+use crate::block::Block;
+use crate::mlp::Mlp;
+use ch02_embeddings::GptEmbeddings;
+use ch03_attention::MultiHeadAttention;
+use ndarray::{s, Array2, Array3, ArrayView2, Axis};
+use shared::{init, linear, Checkpoint, Error, Float, GptConfig, LayerNorm, Result};
+use std::path::Path;
+
+/// GPT-2, generic over the float type `F` and the attention layer `A`.
+#[derive(Debug, Clone)]
+pub struct Gpt<F, A = MultiHeadAttention<F>> {
+    pub config: GptConfig,
+    pub embeddings: GptEmbeddings<F>,
+    pub blocks: Vec<Block<F, A>>,
+    pub ln_f: LayerNorm<F>,
+    // The LM head has no weight of its own: it is `embeddings.wte` ("tied").
+}
+
+impl<F: Float> Gpt<F, MultiHeadAttention<F>> {
+    /// A model with random weights from `seed` (GPT-2's initialisation).
+    pub fn random(config: &GptConfig, seed: u64) -> Result<Self> {
+        config.validate()?;
+        let mut rng = init::rng(seed);
+        let embeddings = GptEmbeddings::random(config, &mut rng);
+        let blocks = (0..config.n_layers)
+            .map(|_| Block {
+                ln_1: LayerNorm::new(config.d_model, config.layer_norm_eps),
+                attn: MultiHeadAttention::random(config, &mut rng),
+                ln_2: LayerNorm::new(config.d_model, config.layer_norm_eps),
+                mlp: Mlp::random(config, &mut rng),
+            })
+            .collect();
+        Ok(Gpt {
+            config: config.clone(),
+            embeddings,
+            blocks,
+            ln_f: LayerNorm::new(config.d_model, config.layer_norm_eps),
+        })
+    }
+
+    // ANCHOR: load
+    /// Load the weights of a Hugging Face GPT-2 checkpoint, checking every shape against
+    /// `config`. Names are those of `GPT2LMHeadModel` (`h.0.attn.c_attn.weight`, ...).
+    pub fn load(ckpt: &Checkpoint, config: &GptConfig) -> Result<Self> {
+        config.validate()?;
+        let (d, eps) = (config.d_model, config.layer_norm_eps);
+        let blocks = (0..config.n_layers)
+            .map(|i| {
+                Ok(Block {
+                    ln_1: LayerNorm::load(ckpt, &format!("h.{i}.ln_1"), d, eps)?,
+                    attn: MultiHeadAttention::load(ckpt, &format!("h.{i}.attn"), config)?,
+                    ln_2: LayerNorm::load(ckpt, &format!("h.{i}.ln_2"), d, eps)?,
+                    mlp: Mlp::load(ckpt, &format!("h.{i}.mlp"), config)?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Gpt {
+            config: config.clone(),
+            embeddings: GptEmbeddings::load(ckpt, config)?,
+            blocks,
+            ln_f: LayerNorm::load(ckpt, "ln_f", d, eps)?,
+        })
+    }
+    // ANCHOR_END: load
+
+    /// Load a Hugging Face snapshot folder: `config.json` + `model.safetensors`.
+    pub fn from_pretrained(dir: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(Error::Io {
+                path: dir.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "not a folder (expected config.json, model.safetensors, tokenizer.json)",
+                ),
+            });
+        }
+        let config = GptConfig::from_hf_json(&dir.join("config.json"))?;
+        let ckpt = Checkpoint::open(&dir.join("model.safetensors"))?;
+        Self::load(&ckpt, &config)
+    }
+}
+
+impl<F: Float, A: Attention<F>> Gpt<F, A> {
+    // ANCHOR: hidden
+    /// ids: `[batch, seq]`, the first at position `start_pos` -> `[batch, seq, d_model]`,
+    /// the final hidden states (after `ln_f`).
+    pub fn hidden(&mut self, ids: ArrayView2<u32>, start_pos: usize, use_cache: bool) -> Result<Array3<F>> {
+        let mut x = self.embeddings.forward(ids, start_pos)?; // [batch, seq, d_model]
+        for block in &mut self.blocks {
+            x = block.forward(x, use_cache)?; // [batch, seq, d_model]
+        }
+        let (batch, seq, d_model) = x.dim();
+        let x2 = x.into_shape_with_order((batch * seq, d_model)).expect("contiguous");
+        let h = self.ln_f.forward(x2.view()); // [batch * seq, d_model]
+        Ok(h.into_shape_with_order((batch, seq, d_model)).expect("contiguous"))
+    }
+    // ANCHOR_END: hidden
+
+    // ANCHOR: lm_head
+    /// The tied LM head: scores of every token id. h: `[n, d_model]` -> `[n, vocab_size]`
+    pub fn lm_head(&self, h: ArrayView2<F>) -> Result<Array2<F>> {
+        linear(h, self.embeddings.wte.view(), None) // h . wte^T
+    }
+    // ANCHOR_END: lm_head
+
+    /// Logits for every position. ids: `[batch, seq]` -> `[batch, seq, vocab_size]`
+    pub fn forward(&mut self, ids: ArrayView2<u32>, start_pos: usize, use_cache: bool) -> Result<Array3<F>> {
+        let h = self.hidden(ids, start_pos, use_cache)?;
+        let (batch, seq, d_model) = h.dim();
+        let h2 = h.into_shape_with_order((batch * seq, d_model)).expect("contiguous");
+        let logits = self.lm_head(h2.view())?; // [batch * seq, vocab]
+        Ok(logits.into_shape_with_order((batch, seq, self.config.vocab_size)).expect("contiguous"))
+    }
+
+    // ANCHOR: forward_last
+    /// Logits of the last position only, which is all generation needs: the LM head is the
+    /// largest matrix of a small model, so this skips most of its work for long inputs.
+    /// ids: `[batch, seq]` -> `[batch, vocab_size]`
+    pub fn forward_last(&mut self, ids: ArrayView2<u32>, start_pos: usize, use_cache: bool) -> Result<Array2<F>> {
+        let h = self.hidden(ids, start_pos, use_cache)?; // [batch, seq, d_model]
+        let last = h.slice(s![.., -1, ..]); // [batch, d_model]
+        self.lm_head(last)
+    }
+    // ANCHOR_END: forward_last
+
+    /// Logits for one sequence, uncached: `ids` -> `[seq, vocab_size]`.
+    pub fn logits(&mut self, ids: &[u32]) -> Result<Array2<F>> {
+        let ids = ndarray::ArrayView2::from_shape((1, ids.len()), ids).expect("one row");
+        Ok(self.forward(ids, 0, false)?.index_axis_move(Axis(0), 0))
+    }
+
+    /// Clear the KV cache of every layer (a no-op for attention without one).
+    pub fn reset_kv_cache(&mut self) {
+        for block in &mut self.blocks {
+            block.attn.reset_cache();
+        }
+    }
+
+    /// The same model with every attention layer replaced (chapter 8 adds caches this way).
+    pub fn map_attention<B: Attention<F>>(self, mut f: impl FnMut(A) -> B) -> Gpt<F, B> {
+        Gpt {
+            config: self.config,
+            embeddings: self.embeddings,
+            blocks: self.blocks.into_iter().map(|b| b.map_attention(&mut f)).collect(),
+            ln_f: self.ln_f,
+        }
+    }
+
+    pub fn context_length(&self) -> usize {
+        self.config.context_length
+    }
+}
