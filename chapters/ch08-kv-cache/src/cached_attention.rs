@@ -1,0 +1,47 @@
+//! Chapter 3's attention plus a KV cache it owns.
+
+use crate::kv_cache::{CacheStorage, KvCache};
+use ch03_attention::{MultiHeadAttention, Qkv};
+use ch04_gpt::Attention;
+use ndarray::{Array3, ArrayView3};
+use shared::{Float, Result};
+
+// ANCHOR: struct
+/// The same weights as [`MultiHeadAttention`], plus `cache`: the keys and values of every
+/// position seen so far. The cache is state, not weights: nothing that loads or saves weights
+/// touches it (Rust's counterpart of `register_buffer("cache_k", None, persistent=False)`).
+#[derive(Debug, Clone)]
+pub struct CachedAttention<F> {
+    pub attn: MultiHeadAttention<F>,
+    pub cache: KvCache<F>,
+}
+// ANCHOR_END: struct
+
+impl<F: Float> CachedAttention<F> {
+    pub fn new(attn: MultiHeadAttention<F>, storage: CacheStorage) -> Self {
+        CachedAttention {
+            attn,
+            cache: KvCache::new(storage),
+        }
+    }
+}
+
+// ANCHOR: forward
+impl<F: Float> Attention<F> for CachedAttention<F> {
+    /// x: `[batch, t, d_model]`, the `t` newest tokens -> `[batch, t, d_model]`
+    fn forward(&mut self, x: ArrayView3<F>, use_cache: bool) -> Result<Array3<F>> {
+        let Qkv { q, k, v } = self.attn.project_qkv(x)?; // q [b, n_heads, t, hd], k/v [b, n_kv_heads, t, hd]
+        if !use_cache {
+            return self.attn.attend(q.view(), k.view(), v.view()); // chapter 3, unchanged
+        }
+        self.cache.append(k.view(), v.view())?; // NEW: keep this chunk's keys and values
+        // NEW: attend over everything cached, [b, n_kv_heads, len, hd]; the causal mask inside
+        // `attend` is offset by `len - t`, the number of positions cached before this chunk
+        self.attn.attend(q.view(), self.cache.keys(), self.cache.values())
+    }
+
+    fn reset_cache(&mut self) {
+        self.cache.reset();
+    }
+}
+// ANCHOR_END: forward
