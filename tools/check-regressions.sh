@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Shows that each regression test of chapter 8 fails on the bug it guards: put the bug back
+# (a small edit of the reference code), run the test, expect a failure, restore the file.
+# Run from the repository root with a clean working tree for the files it touches.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+status=0
+touched=()
+restore() { for f in "${touched[@]}"; do git checkout -q -- "$f"; done; touched=(); }
+trap restore EXIT
+
+# mutate FILE PERL_SUBSTITUTION: apply and check that it changed the file
+mutate() {
+  local file=$1 expr=$2
+  cp "$file" "$file.orig"
+  perl -0pi -e "$expr" "$file"
+  if cmp -s "$file" "$file.orig"; then
+    echo "  ! mutation did not apply to $file: $expr"; rm "$file.orig"; return 1
+  fi
+  rm "$file.orig"; touched+=("$file")
+}
+
+# bug NAME TEST (FILE EXPR)...: apply the edits, the test must fail
+bug() {
+  local name=$1 test=$2; shift 2
+  local ok=1
+  while [ $# -gt 0 ]; do mutate "$1" "$2" || ok=0; shift 2; done
+  if [ $ok = 0 ]; then status=1; restore; return; fi
+  if cargo test -q -p ch08-kv-cache --test regressions "$test" >/dev/null 2>&1; then
+    echo "FAIL  $name: test '$test' still passes with the bug"; status=1
+  else
+    echo "ok    $name: test '$test' fails with the bug"
+  fi
+  restore
+}
+
+bug "mask not offset by the cached length" mask_is_offset_by_the_cached_length \
+  shared/src/mask.rs 's/let offset = kv_len - q_len;/let offset = 0;/'
+bug "positions not advanced" positions_advance_with_every_token \
+  chapters/ch08-kv-cache/src/kv_gpt.rs 's/self\.current_pos \+= ids\.ncols\(\);//g'
+bug "caches not reset between prompts" reset_clears_every_layer_and_the_position \
+  chapters/ch08-kv-cache/src/kv_gpt.rs 's/(pub fn reset_kv_cache\(&mut self\) \{\n)\s*self\.model\.reset_kv_cache\(\);/$1/'
+bug "position not reset between prompts" generate_starts_clean_for_every_prompt \
+  chapters/ch08-kv-cache/src/kv_gpt.rs 's/self\.model\.reset_kv_cache\(\);\n(\s*)self\.current_pos = 0;/self.model.reset_kv_cache();\n$1/'
+bug "no context guard" context_overflow_is_a_clear_error_and_changes_nothing \
+  chapters/ch08-kv-cache/src/kv_gpt.rs 's/(fn check_fits\(&self, t: usize\) -> Result<\(\)> \{\n)/$1        return Ok(());\n/' \
+  chapters/ch02-embeddings/src/lib.rs 's/if end > self\.context_length\(\) \{/if false {/'
+
+# the reference passes again
+if cargo test -q -p ch08-kv-cache --test regressions >/dev/null 2>&1; then
+  echo "ok    reference code: all regression tests pass"
+else
+  echo "FAIL  reference code: regression tests fail"; status=1
+fi
+exit $status
