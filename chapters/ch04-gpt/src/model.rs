@@ -68,19 +68,79 @@ impl<F: Float> Gpt<F, MultiHeadAttention<F>> {
 
     /// Load a Hugging Face snapshot folder: `config.json` + `model.safetensors`.
     pub fn from_pretrained(dir: &Path) -> Result<Self> {
-        if !dir.is_dir() {
-            return Err(Error::Io {
-                path: dir.to_path_buf(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "not a folder (expected config.json, model.safetensors, tokenizer.json)",
-                ),
-            });
-        }
-        let config = GptConfig::from_hf_json(&dir.join("config.json"))?;
+        let config = read_config(dir)?;
         let ckpt = Checkpoint::open(&dir.join("model.safetensors"))?;
         Self::load(&ckpt, &config)
     }
+}
+
+impl<F: Float> Gpt<F, MultiHeadAttention<F>> {
+    /// Write `config.json` and `model.safetensors` in Hugging Face's GPT-2 layout (f32,
+    /// `Conv1D` weights as `[in, out]`, tied head not stored), each file atomically.
+    pub fn save_pretrained(&self, dir: &Path) -> Result<()> {
+        let c = &self.config;
+        let f32s = |a: ndarray::ArrayViewD<F>| a.iter().map(|x| x.as_f64() as f32).collect::<Vec<f32>>();
+        let mut tensors: Vec<(String, Vec<usize>, Vec<f32>)> = vec![];
+        let mut put = |name: String, a: ndarray::ArrayViewD<F>| tensors.push((name, a.shape().to_vec(), f32s(a)));
+        let conv1d = |l: &shared::Linear<F>| l.weight.t().as_standard_layout().into_owned().into_dyn();
+        put("wte.weight".into(), self.embeddings.wte.weight.view().into_dyn());
+        put("wpe.weight".into(), self.embeddings.wpe.weight.view().into_dyn());
+        for (i, b) in self.blocks.iter().enumerate() {
+            let lin = |name: &str, l: &shared::Linear<F>| -> Vec<(String, ndarray::ArrayD<F>)> {
+                let mut v = vec![(format!("h.{i}.{name}.weight"), conv1d(l))];
+                if let Some(bias) = &l.bias {
+                    v.push((format!("h.{i}.{name}.bias"), bias.clone().into_dyn()));
+                }
+                v
+            };
+            for (n, ln) in [("ln_1", &b.ln_1), ("ln_2", &b.ln_2)] {
+                put(format!("h.{i}.{n}.weight"), ln.weight.view().into_dyn());
+                put(format!("h.{i}.{n}.bias"), ln.bias.view().into_dyn());
+            }
+            for (n, a) in lin("attn.c_attn", &b.attn.c_attn)
+                .into_iter()
+                .chain(lin("attn.c_proj", &b.attn.c_proj))
+                .chain(lin("mlp.c_fc", &b.mlp.c_fc))
+                .chain(lin("mlp.c_proj", &b.mlp.c_proj))
+            {
+                put(n, a.view());
+            }
+        }
+        put("ln_f.weight".into(), self.ln_f.weight.view().into_dyn());
+        put("ln_f.bias".into(), self.ln_f.bias.view().into_dyn());
+        shared::checkpoint::save_f32(&dir.join("model.safetensors"), &tensors)?;
+        let config = serde_json::json!({
+            "model_type": "gpt2",
+            "architectures": ["GPT2LMHeadModel"],
+            "vocab_size": c.vocab_size,
+            "n_positions": c.context_length,
+            "n_embd": c.d_model,
+            "n_layer": c.n_layers,
+            "n_head": c.n_heads,
+            "n_inner": c.d_ff,
+            "layer_norm_epsilon": c.layer_norm_eps,
+            "activation_function": "gelu_new",
+            "eos_token_id": c.eos_token_id,
+            "bos_token_id": c.eos_token_id,
+        });
+        let text = serde_json::to_string_pretty(&config).expect("plain json");
+        shared::write_atomic(&dir.join("config.json"), text.as_bytes())
+    }
+}
+
+/// Read `config.json` of a Hugging Face snapshot folder, with a clear error when the folder
+/// itself is missing.
+pub fn read_config(dir: &Path) -> Result<GptConfig> {
+    if !dir.is_dir() {
+        return Err(Error::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "not a folder (expected config.json, model.safetensors, tokenizer.json)",
+            ),
+        });
+    }
+    GptConfig::from_hf_json(&dir.join("config.json"))
 }
 
 impl<F: Float, A: Attention<F>> Gpt<F, A> {
