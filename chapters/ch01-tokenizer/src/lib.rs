@@ -12,16 +12,27 @@
 //! split across tokens. Printing tokens one at a time, as generation does, must then wait for
 //! the rest of the character: that is the job of [`StreamDecoder`].
 //!
-//! The tokenizer itself is the `tokenizers` crate (the one behind Hugging Face's tokenizers);
-//! this chapter trains one on a corpus it [`generates`](corpus) and ships the result as
-//! `tokenizer.json`, and loads any GPT-2 style `tokenizer.json`.
+//! The tokenizer itself is the `tokenizers` crate (the one behind Hugging Face's tokenizers).
+//! This chapter trains one on a corpus it [generates](corpus) and ships the result as
+//! `tokenizer.json` (50,257 ids, `<|endoftext|>` = 50256, like GPT-2), and loads any GPT-2
+//! style `tokenizer.json`.
+//!
+//! | file | idea |
+//! |---|---|
+//! | [`corpus`] | generating training text, deterministically |
+//! | [`byte_level`] | GPT-2's map from bytes to printable characters |
+//! | [`train`] | learning the merges (byte-pair encoding) |
+//! | [`tokenizer`] | loading `tokenizer.json`, encode, decode |
+//! | [`stream`] | decoding one id at a time without breaking characters |
+//! | [`error`] | what can go wrong |
 
+pub mod byte_level;
 pub mod corpus;
 pub mod error;
 pub mod stream;
 pub mod tokenizer;
 pub mod train;
 
-pub use error::TokenizerError;
+pub use error::{Result, TokenizerError};
 pub use stream::StreamDecoder;
-pub use tokenizer::Tokenizer;
+pub use tokenizer::{Tokenizer, EOS_TOKEN};

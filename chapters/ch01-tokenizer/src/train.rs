@@ -1,45 +1,59 @@
 //! Training a byte-level BPE tokenizer with the `tokenizers` crate.
+//!
+//! **Byte-pair encoding** learns a vocabulary from data:
+//!
+//! 1. the text is cut into "words" (GPT-2's pre-tokenizer: letters with their leading space,
+//!    runs of digits, runs of punctuation, whitespace), so no token crosses a word boundary;
+//! 2. every word is written as its bytes: the vocabulary starts with the 256 single bytes;
+//! 3. the most frequent adjacent pair of tokens in the corpus (say `t` + `h`) is **merged**
+//!    into a new token `th`, and every occurrence is rewritten with it;
+//! 4. step 3 repeats until the vocabulary has the size asked for.
+//!
+//! The merges, in order, *are* the tokenizer: encoding a new text replays them. Frequent words
+//! end up as one token, rare words as a few pieces, and unseen characters as their raw bytes:
+//! nothing is ever "unknown".
 
-use crate::error::TokenizerError;
+use crate::error::{Result, TokenizerError};
 use crate::tokenizer::{Tokenizer, EOS_TOKEN};
 use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
 use tokenizers::models::TrainerWrapper;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::AddedToken;
 
-/// GPT-2's map from bytes to printable characters: the vocabulary stores tokens as strings,
-/// so each of the 256 bytes gets a visible stand-in (a space is `Ġ`, a newline `Ċ`).
-pub fn byte_to_unicode(b: u8) -> char {
-    let printable = |c: u8| (b'!'..=b'~').contains(&c) || (0xA1..=0xAC).contains(&c) || (0xAE..=0xFF).contains(&c);
-    if printable(b) {
-        return b as char;
-    }
-    // the non-printable bytes, in order, map to 256, 257, ...
-    let rank = (0..b).filter(|&c| !printable(c)).count() as u32;
-    char::from_u32(256 + rank).expect("valid code point")
-}
-
 // ANCHOR: train
-/// Train a byte-level BPE with `vocab_size` ids in total: the 256 bytes, learned merges, and
-/// `<|endoftext|>` as the very last id (as in GPT-2).
-pub fn train(lines: &[String], vocab_size: usize) -> Result<Tokenizer, TokenizerError> {
-    // ByteLevel::new(add_prefix_space = false, trim_offsets, use_regex = true): GPT-2's split
-    // into words and punctuation, and no extra leading space, so decode(encode(s)) == s.
+/// Train a byte-level BPE with `vocab_size` ids in total: the 256 bytes, the learned merges,
+/// and `<|endoftext|>` as the very last id (as in GPT-2). If the corpus runs out of pairs to
+/// merge first, the vocabulary is smaller: check [`Tokenizer::vocab_size`].
+pub fn train(documents: &[String], vocab_size: usize) -> Result<Tokenizer> {
+    if vocab_size < 257 {
+        return Err(TokenizerError::Train(format!(
+            "vocab_size {vocab_size} is too small: the 256 bytes and <|endoftext|> need 257 ids"
+        )));
+    }
+    // add_prefix_space = false: no space is added before the text, so decode(encode(s)) == s
+    // (ByteLevel::default() adds one). trim_offsets only affects offsets. use_regex = true:
+    // GPT-2's split into words, numbers, punctuation and whitespace.
     let byte_level = ByteLevel::new(false, true, true);
     let mut tokenizer = tokenizers::Tokenizer::new(BPE::default());
     tokenizer.with_pre_tokenizer(Some(byte_level));
     tokenizer.with_decoder(Some(byte_level));
+
     let mut trainer: TrainerWrapper = BpeTrainerBuilder::new()
-        .vocab_size(vocab_size - 1) // leave the last id for <|endoftext|>
+        .vocab_size(vocab_size - 1) // bytes + merges; the last id is for <|endoftext|>
         .min_frequency(0)
-        .initial_alphabet(ByteLevel::alphabet().into_iter().collect()) // all 256 bytes, even unseen ones
+        // all 256 bytes, even those the corpus never contains, so every text can be encoded
+        .initial_alphabet(ByteLevel::alphabet().into_iter().collect())
         .show_progress(false)
         .build()
         .into();
     tokenizer
-        .train(&mut trainer, lines.iter())
+        .train(&mut trainer, documents.iter())
         .map_err(|e| TokenizerError::Train(e.to_string()))?;
-    let _added = tokenizer.add_special_tokens([AddedToken::from(EOS_TOKEN, true)]);
+
+    // special: never split, and never produced by merges (the text "<|endoftext|>" maps to it)
+    tokenizer
+        .add_special_tokens([AddedToken::from(EOS_TOKEN, true)])
+        .map_err(|e| TokenizerError::Train(e.to_string()))?;
     Ok(Tokenizer::from_inner(tokenizer))
 }
 // ANCHOR_END: train
@@ -49,27 +63,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn byte_map_is_a_bijection_onto_the_byte_level_alphabet() {
-        let ours: std::collections::HashSet<char> = (0..=255u8).map(byte_to_unicode).collect();
-        assert_eq!(ours.len(), 256);
-        let theirs: std::collections::HashSet<char> = ByteLevel::alphabet().into_iter().collect();
-        assert_eq!(ours, theirs);
-        assert_eq!(byte_to_unicode(b' '), 'Ġ');
-        assert_eq!(byte_to_unicode(b'\n'), 'Ċ');
-        assert_eq!(byte_to_unicode(b'A'), 'A');
+    fn merges_follow_pair_frequencies() {
+        // Worked by hand. Pre-tokenized: "ab", "Ġab", "Ġab", "Ġcd" (Ġ is the space byte).
+        // Pair counts: (a,b) 3, (Ġ,a) 2, (Ġ,c) 1, (c,d) 1 -> merge 1 is a+b = "ab".
+        // Rewritten: [ab], [Ġ,ab] x2, [Ġ,c,d]: (Ġ,ab) 2 is now the top -> merge 2 is "Ġab".
+        let t = train(&["ab ab ab cd".to_string()], 259).unwrap();
+        assert_eq!(t.vocab_size(), 259);
+        assert_eq!(t.id_to_token(256).as_deref(), Some("ab"));
+        assert_eq!(t.id_to_token(257).as_deref(), Some("Ġab"));
+        assert_eq!(t.id_to_token(258).as_deref(), Some(EOS_TOKEN));
+        assert_eq!(t.encode(" ab").unwrap(), vec![257]);
+        // no merge for c+d yet: two single-byte tokens (ids < 256)
+        let cd = t.encode("cd").unwrap();
+        assert_eq!(cd.len(), 2);
+        assert!(cd.iter().all(|&id| id < 256));
     }
 
     #[test]
-    fn small_training_learns_frequent_merges() {
-        // "low" is everywhere: after training, " low" must be one token
-        let lines: Vec<String> = (0..200).map(|i| format!("low lower lowest {i} slow low")).collect();
-        let t = train(&lines, 300).unwrap();
+    fn small_training_learns_frequent_words() {
+        let docs: Vec<String> = (0..200).map(|i| format!("low lower lowest {i} slow low")).collect();
+        let t = train(&docs, 300).unwrap();
         assert_eq!(t.vocab_size(), 300);
         assert_eq!(t.eos_token_id(), Some(299));
+        // " low" is in every document, four times: it must be one token
         let ids = t.encode(" low").unwrap();
-        assert_eq!(ids.len(), 1, "{:?}", ids.iter().map(|&i| t.id_to_token(i)).collect::<Vec<_>>());
-        assert_eq!(t.id_to_token(ids[0]).unwrap(), "Ġlow");
-        let text = "slow lower 42 ünïcode";
+        assert_eq!(ids.len(), 1);
+        assert_eq!(t.id_to_token(ids[0]).as_deref(), Some("Ġlow"));
+        // text that was never seen still round-trips, through single bytes
+        let text = "slow lower 42 ünïcode 🦀";
         assert_eq!(t.decode(&t.encode(text).unwrap()).unwrap(), text);
+    }
+
+    #[test]
+    fn training_is_deterministic() {
+        let docs = crate::corpus::generate(200, 3);
+        let a = train(&docs, 1000).unwrap().to_json().unwrap();
+        let b = train(&docs, 1000).unwrap().to_json().unwrap();
+        assert!(a == b, "two trainings on the same corpus differ");
+    }
+
+    #[test]
+    fn a_tiny_corpus_gives_a_smaller_vocabulary_and_too_small_sizes_are_errors() {
+        // "aaa": a+a -> [aa, a], then aa+a -> [aaa]; then there is no pair left to merge
+        let t = train(&["aaa".to_string()], 1000).unwrap();
+        assert_eq!(t.vocab_size(), 256 + 2 + 1);
+        assert_eq!(t.eos_token_id(), Some(258));
+        assert_eq!(t.id_to_token(257).as_deref(), Some("aaa"));
+        assert!(matches!(train(&[], 256), Err(TokenizerError::Train(_))));
+        assert!(matches!(train(&[], 0), Err(TokenizerError::Train(_))));
     }
 }

@@ -2,30 +2,65 @@
 
 use std::process::Command;
 
-fn run(args: &[&str]) -> (bool, String, String) {
+struct Run {
+    ok: bool,
+    code: Option<i32>,
+    out: String,
+    err: String,
+}
+
+fn run(args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_ch01-tokenizer")).args(args).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    Run {
+        ok: out.status.success(),
+        code: out.status.code(),
+        out: String::from_utf8(out.stdout).unwrap(),
+        err: String::from_utf8(out.stderr).unwrap(),
+    }
 }
 
 #[test]
-fn shows_tokens_and_round_trips() {
-    let (ok, out, _) = run(&["Hello 猫"]);
-    assert!(ok);
-    assert!(out.contains("round trip exact"), "{out}");
-    assert!(out.contains("50257 ids"), "{out}");
+fn shows_tokens_ids_and_round_trip() {
+    let r = run(&["Hello 猫 🦀"]);
+    assert!(r.ok, "{}", r.err);
+    assert!(r.out.contains("(50257 ids)"), "{}", r.out);
+    assert!(r.out.contains("round trip: exact"), "{}", r.out);
+    // visible spaces, and the crab (never seen in training: F0 9F A6 80) split into byte tokens
+    assert!(r.out.contains("␣"), "{}", r.out);
+    // the crab's last byte 0x80 is in a token that cannot hold the whole crab: shown as "..80>"
+    assert!(r.out.contains("80>"), "{}", r.out);
+    // one row per token: the count line agrees with the rows between header and summary
+    let rows = r.out.lines().skip_while(|l| !l.starts_with('#')).skip(1).take_while(|l| !l.contains("tokens for")).count();
+    assert!(r.out.contains(&format!("{rows} tokens for 9 characters (14 bytes)")), "{}", r.out);
 }
 
 #[test]
 fn empty_text_has_zero_tokens() {
-    let (ok, out, _) = run(&[""]);
-    assert!(ok);
-    assert!(out.contains("-> 0 tokens"), "{out}");
+    let r = run(&[""]);
+    assert!(r.ok, "{}", r.err);
+    assert!(r.out.contains("0 tokens"), "{}", r.out);
 }
 
 #[test]
 fn a_bad_tokenizer_file_is_one_error_line() {
-    let (ok, out, err) = run(&["hi", "--tokenizer", "no/such/tokenizer.json"]);
-    assert!(!ok && out.is_empty());
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("error: cannot load tokenizer no/such/tokenizer.json"), "{err}");
+    let r = run(&["hi", "--tokenizer", "no/such/tokenizer.json"]);
+    assert!(!r.ok && r.out.is_empty());
+    assert_eq!(r.err.lines().count(), 1, "{}", r.err);
+    assert!(r.err.starts_with("error: cannot load tokenizer no/such/tokenizer.json: "), "{}", r.err);
+}
+
+#[test]
+fn usage_errors_are_one_line_and_help_works() {
+    let r = run(&[]);
+    assert_eq!(r.code, Some(2));
+    assert_eq!(r.err.lines().count(), 1, "{}", r.err);
+    assert!(r.err.starts_with("error: ") && r.err.contains("<TEXT>") && r.err.contains("--help"), "{}", r.err);
+
+    let r = run(&["hi", "--no-such-flag"]);
+    assert_eq!(r.code, Some(2));
+    assert_eq!(r.err.lines().count(), 1, "{}", r.err);
+
+    let r = run(&["--help"]);
+    assert!(r.ok);
+    assert!(r.out.contains("--tokenizer <PATH>") && r.out.contains("Ġ"), "{}", r.out);
 }
