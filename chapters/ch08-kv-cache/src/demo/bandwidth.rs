@@ -1,0 +1,74 @@
+//! How fast this machine reads memory: the ceiling of decoding at batch 1.
+//!
+//! Every decoded token reads every weight once, and the weights (500 MB for GPT-2 124M) do not
+//! fit in any cache, so decode speed is at most `bandwidth / weight bytes`. The probe: fill a
+//! buffer far larger than the CPU caches, then sum it on all cores with rayon and time it.
+
+use crate::demo::stats;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::hint::black_box;
+use std::time::Instant;
+
+/// Elements each rayon task sums (256 KiB of f32).
+const CHUNK: usize = 64 * 1024;
+
+/// The result of [`measure`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Bandwidth {
+    pub buffer_bytes: usize,
+    /// GB/s (10^9 bytes per second) of every pass.
+    pub passes_gbps: Vec<f64>,
+    pub best_gbps: f64,
+    pub median_gbps: f64,
+    pub threads: usize,
+}
+
+/// Sum with eight independent accumulators, so the compiler can use SIMD and the loop is
+/// limited by memory, not by the latency of one chain of additions.
+fn sum8(xs: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let chunks = xs.chunks_exact(8);
+    let tail: f32 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for k in 0..8 {
+            acc[k] += c[k];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// Read a buffer of `buffer_bytes` (rounded down to whole f32) `passes` times on all rayon
+/// threads; GB/s of each pass.
+pub fn measure(buffer_bytes: usize, passes: usize) -> Bandwidth {
+    let n = (buffer_bytes / 4).max(CHUNK);
+    let mut buf = vec![0f32; n];
+    // touch every page from the threads that will read it
+    buf.par_chunks_mut(CHUNK).enumerate().for_each(|(i, c)| c.fill((i % 7) as f32 * 0.25));
+    let mut passes_gbps = Vec::with_capacity(passes);
+    for _ in 0..passes.max(1) {
+        let start = Instant::now();
+        let total: f32 = buf.par_chunks(CHUNK).map(sum8).sum();
+        let secs = start.elapsed().as_secs_f64();
+        black_box(total);
+        passes_gbps.push((n * 4) as f64 / secs / 1e9);
+    }
+    Bandwidth {
+        buffer_bytes: n * 4,
+        best_gbps: stats::max(&passes_gbps),
+        median_gbps: stats::median(&passes_gbps),
+        passes_gbps,
+        threads: rayon::current_num_threads(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sum8_is_the_sum() {
+        let xs: Vec<f32> = (0..1003).map(|i| (i % 5) as f32).collect();
+        assert_eq!(sum8(&xs), xs.iter().sum::<f32>());
+    }
+}

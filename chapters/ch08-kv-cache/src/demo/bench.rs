@@ -1,0 +1,360 @@
+//! The `bench` subcommand: how close does this project's decode and prefill come to the
+//! machine's limits?
+//!
+//! In one run it measures
+//!
+//! 1. memory read bandwidth ([`bandwidth`]) and fp32 matrix-multiply speed ([`sgemm`]);
+//! 2. cached greedy decode, tokens/s after prompts of several lengths (median of `--runs`);
+//! 3. uncached decode, the same way but for a shorter generation;
+//! 4. the prefill of a `--prefill-len` prompt: seconds and GFLOP/s ([`flops::prefill_flops`]);
+//!
+//! and compares: decode against the **roofline** `bandwidth / weight bytes per token` (at batch
+//! 1 every token reads every weight once, so memory, not arithmetic, sets the pace), and
+//! prefill against the sgemm peak (a prefill is matrix multiplies, limited by arithmetic).
+//!
+//! Decode tokens/s = `(new tokens - 1) / (total time - time to the first token)`: the rate of
+//! the one-token steps, without the prompt's processing (which is what prefill measures).
+
+use crate::demo::bandwidth::{self, Bandwidth};
+use crate::demo::cli::BenchArgs;
+use crate::demo::error::{DemoError, DemoResult};
+use crate::demo::output::say;
+use crate::demo::sgemm::{self, GemmResult};
+use crate::demo::{flops, progress, stats};
+use crate::kv_gpt::KvGpt;
+use ch04_gpt::{GenerateOptions, Generation, Gpt, Sampling};
+use indicatif::ProgressBar;
+use ndarray::ArrayView2;
+use serde::Serialize;
+use shared::GptConfig;
+use std::time::Instant;
+
+/// Bandwidth passes over the buffer and sgemm repetitions per shape.
+const BANDWIDTH_PASSES: usize = 7;
+const SGEMM_REPEATS: usize = 8;
+
+/// Decode speed after one prompt length.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecodeRow {
+    pub prompt_len: usize,
+    pub cached_new_tokens: usize,
+    /// Median over the runs, and every run.
+    pub cached_tokens_per_s: f64,
+    pub cached_tokens_per_s_runs: Vec<f64>,
+    /// Median time to the first token (the prompt's prefill plus one step), seconds.
+    pub cached_first_token_secs: f64,
+    pub uncached_new_tokens: usize,
+    pub uncached_tokens_per_s: f64,
+    pub uncached_tokens_per_s_runs: Vec<f64>,
+    /// Bandwidth / (weight bytes + KV cache bytes at the mean sequence length of the run).
+    pub roofline_with_cache_tokens_per_s: f64,
+    /// `cached_tokens_per_s / roofline_tokens_per_s` (weights only).
+    pub cached_vs_roofline: f64,
+    pub cached_vs_uncached: f64,
+}
+
+/// The prefill measurement.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prefill {
+    pub tokens: usize,
+    pub flops: f64,
+    pub median_secs: f64,
+    pub secs_runs: Vec<f64>,
+    /// `flops / median_secs / 1e9`.
+    pub gflops: f64,
+    pub best_gflops: f64,
+}
+
+/// Everything `bench --json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub config: String,
+    pub n_layers: usize,
+    pub d_model: usize,
+    pub n_heads: usize,
+    pub context_length: usize,
+    pub vocab_size: usize,
+    pub n_params: usize,
+    pub threads: usize,
+    pub runs: usize,
+    /// Best pass of the bandwidth probe, GB/s (10^9 bytes/s).
+    pub bandwidth_gbps: f64,
+    pub bandwidth: Bandwidth,
+    pub sgemm: Vec<GemmResult>,
+    /// Best GFLOP/s over the sgemm shapes.
+    pub sgemm_peak_gflops: f64,
+    /// `4 x n_params`: bytes of fp32 weights each decoded token reads (tied LM head once).
+    pub weight_bytes_per_token: f64,
+    /// `bandwidth_gbps x 1e9 / weight_bytes_per_token`.
+    pub roofline_tokens_per_s: f64,
+    /// Median cached decode rate after the first (shortest) prompt length.
+    pub cached_tokens_per_s: f64,
+    /// Median uncached decode rate after the first prompt length (shorter generation).
+    pub uncached_tokens_per_s: f64,
+    pub cached_vs_roofline: f64,
+    pub decode: Vec<DecodeRow>,
+    pub prefill: Prefill,
+    pub prefill_gflops: f64,
+    pub prefill_vs_sgemm_peak: f64,
+    pub formulas: Formulas,
+}
+
+/// How the derived numbers are computed (also in the JSON, so it explains itself).
+#[derive(Debug, Clone, Serialize)]
+pub struct Formulas {
+    pub decode_tokens_per_s: &'static str,
+    pub roofline_tokens_per_s: &'static str,
+    pub prefill_flops: &'static str,
+}
+
+const FORMULAS: Formulas = Formulas {
+    decode_tokens_per_s: "(new_tokens - 1) / (total_secs - first_token_secs), median of runs",
+    roofline_tokens_per_s: "best bandwidth bytes/s / (4 x n_params), n_params with the tied LM head once",
+    prefill_flops: "2 x non-embedding params x T + n_layers x 4 x T^2 x d_model + 2 x d_model x vocab",
+};
+
+/// Refuse settings that cannot be measured, before anything slow starts.
+fn validate(args: &BenchArgs, config: &GptConfig) -> DemoResult<()> {
+    let bad = |m: String| Err(DemoError::Usage(m));
+    if args.runs == 0 {
+        return bad("--runs must be at least 1".into());
+    }
+    if args.new_tokens < 2 || args.uncached_new_tokens < 2 {
+        return bad("--new-tokens and --uncached-new-tokens must be at least 2 (the rate is measured after the first token)".into());
+    }
+    let longest = args.prompt_len.0.iter().max().copied().unwrap_or(0) + args.new_tokens.max(args.uncached_new_tokens);
+    if longest > config.context_length {
+        return bad(format!(
+            "the longest prompt + new tokens = {longest} tokens does not fit the context of {} tokens",
+            config.context_length
+        ));
+    }
+    if args.prefill_len == 0 || args.prefill_len > config.context_length {
+        return bad(format!("--prefill-len must be between 1 and the context, {}", config.context_length));
+    }
+    Ok(())
+}
+
+/// A fixed pseudo-random prompt (the weights are random too: only the count matters).
+fn prompt(len: usize, vocab: usize, seed: u64) -> Vec<u32> {
+    (0..len).map(|i| ((i as u64 * 7919 + seed * 104_729 + 13) % vocab as u64) as u32).collect()
+}
+
+/// New tokens per second after the first (see the module documentation).
+pub fn decode_tokens_per_s(g: &Generation) -> f64 {
+    let n = g.new_ids.len();
+    let secs = (g.total_time - g.time_to_first_token).as_secs_f64();
+    if n < 2 || secs <= 0.0 {
+        return n as f64 / g.total_time.as_secs_f64().max(1e-12);
+    }
+    (n - 1) as f64 / secs
+}
+
+/// Run the benchmark and print the table (or JSON).
+pub fn run(args: &BenchArgs) -> DemoResult<()> {
+    let config = args.config.config();
+    validate(args, &config)?;
+    let human = !args.json;
+    if human {
+        say(format!(
+            "Benchmark of {} ({} layers, d_model {}, {:.1}M parameters, random weights) on {} threads\n",
+            args.config.name(),
+            config.n_layers,
+            config.d_model,
+            config.n_params() as f64 / 1e6,
+            rayon::current_num_threads()
+        ))?;
+        say(format!("Measuring memory bandwidth ({} MiB buffer) and sgemm...", args.bandwidth_mib))?;
+    }
+    let bw = bandwidth::measure(args.bandwidth_mib * 1024 * 1024, BANDWIDTH_PASSES);
+    let gemms: Vec<GemmResult> = sgemm::SHAPES.iter().map(|&s| sgemm::measure(s, SGEMM_REPEATS)).collect();
+    let sgemm_peak_gflops = stats::max(&gemms.iter().map(|g| g.best_gflops).collect::<Vec<_>>());
+    let weight_bytes = flops::weight_bytes_per_token(&config);
+    let roofline = bw.best_gbps * 1e9 / weight_bytes;
+
+    if human {
+        say("Building the model and measuring decode and prefill...")?;
+    }
+    let mut kv = KvGpt::preallocated(Gpt::<f32>::random(&config, args.seed)?);
+    let steps = (args.runs * (2 * args.prompt_len.0.len() + 1)) as u64;
+    let bar = progress::bar(steps, "runs", args.json);
+    let decode = args
+        .prompt_len
+        .0
+        .iter()
+        .map(|&len| measure_decode(&mut kv, &config, args, len, bw.best_gbps, roofline, &bar))
+        .collect::<DemoResult<Vec<_>>>()?;
+    let prefill = measure_prefill(&mut kv, &config, args, &bar)?;
+    bar.finish_and_clear();
+
+    let report = BenchReport {
+        config: args.config.name().to_string(),
+        n_layers: config.n_layers,
+        d_model: config.d_model,
+        n_heads: config.n_heads,
+        context_length: config.context_length,
+        vocab_size: config.vocab_size,
+        n_params: config.n_params(),
+        threads: rayon::current_num_threads(),
+        runs: args.runs,
+        bandwidth_gbps: bw.best_gbps,
+        bandwidth: bw,
+        sgemm_peak_gflops,
+        sgemm: gemms,
+        weight_bytes_per_token: weight_bytes,
+        roofline_tokens_per_s: roofline,
+        cached_tokens_per_s: decode[0].cached_tokens_per_s,
+        uncached_tokens_per_s: decode[0].uncached_tokens_per_s,
+        cached_vs_roofline: decode[0].cached_tokens_per_s / roofline,
+        prefill_gflops: prefill.gflops,
+        prefill_vs_sgemm_peak: prefill.gflops / sgemm_peak_gflops,
+        decode,
+        prefill,
+        formulas: FORMULAS,
+    };
+    if human {
+        say(table(&report))
+    } else {
+        let json = serde_json::to_string_pretty(&report).map_err(|e| DemoError::Usage(e.to_string()))?;
+        say(json)
+    }
+}
+
+/// Cached and uncached decode after a `prompt_len`-token prompt, `args.runs` times each.
+fn measure_decode(
+    kv: &mut KvGpt<f32>,
+    config: &GptConfig,
+    args: &BenchArgs,
+    prompt_len: usize,
+    bandwidth_gbps: f64,
+    roofline: f64,
+    bar: &ProgressBar,
+) -> DemoResult<DecodeRow> {
+    let ids = prompt(prompt_len, config.vocab_size, args.seed);
+    let options = |n| GenerateOptions { max_new_tokens: n, sampling: Sampling::GREEDY, seed: args.seed, eos_token_id: None };
+    let mut cached = Vec::new();
+    let mut first_token = Vec::new();
+    let mut uncached = Vec::new();
+    for run in 1..=args.runs {
+        bar.set_message(format!("prompt {prompt_len}: cached run {run}"));
+        let g = kv.generate(&ids, &options(args.new_tokens), true, |_| Ok(()))?;
+        cached.push(decode_tokens_per_s(&g));
+        first_token.push(g.time_to_first_token.as_secs_f64());
+        bar.inc(1);
+        bar.set_message(format!("prompt {prompt_len}: uncached run {run}"));
+        let g = kv.generate(&ids, &options(args.uncached_new_tokens), false, |_| Ok(()))?;
+        uncached.push(decode_tokens_per_s(&g));
+        bar.inc(1);
+    }
+    let mean_seq = prompt_len + args.new_tokens / 2;
+    let with_cache = bandwidth_gbps * 1e9 / (flops::weight_bytes_per_token(config) + flops::kv_bytes_read(config, mean_seq));
+    let (c, u) = (stats::median(&cached), stats::median(&uncached));
+    Ok(DecodeRow {
+        prompt_len,
+        cached_new_tokens: args.new_tokens,
+        cached_tokens_per_s: c,
+        cached_tokens_per_s_runs: cached,
+        cached_first_token_secs: stats::median(&first_token),
+        uncached_new_tokens: args.uncached_new_tokens,
+        uncached_tokens_per_s: u,
+        uncached_tokens_per_s_runs: uncached,
+        roofline_with_cache_tokens_per_s: with_cache,
+        cached_vs_roofline: c / roofline,
+        cached_vs_uncached: c / u,
+    })
+}
+
+/// One forward pass over a `prefill_len` prompt, filling the cache, `args.runs` times.
+fn measure_prefill(kv: &mut KvGpt<f32>, config: &GptConfig, args: &BenchArgs, bar: &ProgressBar) -> DemoResult<Prefill> {
+    let ids = prompt(args.prefill_len, config.vocab_size, args.seed + 1);
+    let row = ArrayView2::from_shape((1, ids.len()), &ids).expect("one row"); // [1, T]
+    let mut secs = Vec::new();
+    for run in 1..=args.runs {
+        bar.set_message(format!("prefill {} tokens: run {run}", args.prefill_len));
+        kv.reset_kv_cache();
+        let start = Instant::now();
+        let logits = kv.forward_last(row, true)?; // [1, vocab]: what generation needs next
+        secs.push(start.elapsed().as_secs_f64());
+        std::hint::black_box(logits);
+        bar.inc(1);
+    }
+    let flops = flops::prefill_flops(config, args.prefill_len);
+    let median_secs = stats::median(&secs);
+    Ok(Prefill {
+        tokens: args.prefill_len,
+        flops,
+        median_secs,
+        gflops: flops / median_secs / 1e9,
+        best_gflops: flops / stats::min(&secs) / 1e9,
+        secs_runs: secs,
+    })
+}
+
+/// The human-readable report.
+pub fn table(r: &BenchReport) -> String {
+    let mut out = String::new();
+    let bw = &r.bandwidth;
+    out += "Machine\n";
+    out += &format!(
+        "  memory read bandwidth   {:>8.1} GB/s best, {:.1} GB/s median ({} passes over {} MiB, {} threads)\n",
+        bw.best_gbps,
+        bw.median_gbps,
+        bw.passes_gbps.len(),
+        bw.buffer_bytes / (1024 * 1024),
+        bw.threads
+    );
+    for g in &r.sgemm {
+        let s = g.shape;
+        let dims = format!("{}x{}x{}", s.m, s.k, s.n);
+        out += &format!("  sgemm {dims:<17} {:>8.1} GFLOP/s best, {:.1} median\n", g.best_gflops, g.median_gflops);
+    }
+    out += &format!("  sgemm peak              {:>8.1} GFLOP/s\n\n", r.sgemm_peak_gflops);
+    out += &format!(
+        "Roofline of decode at batch 1: {:.1} GB/s / {:.1} MB of fp32 weights per token = {:.1} tokens/s\n\n",
+        r.bandwidth_gbps,
+        r.weight_bytes_per_token / 1e6,
+        r.roofline_tokens_per_s
+    );
+    out += &format!(
+        "Decode (greedy; tokens/s after the first token, median of {} runs; uncached over a shorter generation)\n",
+        r.runs
+    );
+    out += &format!(
+        "{:>7} {:>11} {:>13} {:>13} {:>10} {:>15} {:>14} {:>11} {:>10}\n",
+        "prompt", "cached tok", "cached tok/s", "first tok (s)", "uncached", "uncached tok/s", "roofline tok/s", "of roofline", "vs uncached"
+    );
+    for d in &r.decode {
+        out += &format!(
+            "{:>7} {:>11} {:>13.1} {:>13.3} {:>10} {:>15.2} {:>14.1} {:>10.0}% {:>9.1}x\n",
+            d.prompt_len,
+            d.cached_new_tokens,
+            d.cached_tokens_per_s,
+            d.cached_first_token_secs,
+            d.uncached_new_tokens,
+            d.uncached_tokens_per_s,
+            d.roofline_with_cache_tokens_per_s,
+            100.0 * d.cached_vs_roofline,
+            d.cached_vs_uncached
+        );
+    }
+    out += "  (roofline tok/s of a row also counts reading the KV cache at the run's mean length; \"of roofline\" is against the weights-only roofline)\n\n";
+    let p = &r.prefill;
+    out += &format!(
+        "Prefill of {} tokens: {:.3} s median, {:.2} GFLOP -> {:.1} GFLOP/s = {:.0}% of the sgemm peak\n",
+        p.tokens,
+        p.median_secs,
+        p.flops / 1e9,
+        p.gflops,
+        100.0 * r.prefill_vs_sgemm_peak
+    );
+    out += &format!("  (FLOPs = {})\n", r.formulas.prefill_flops);
+    out += &format!(
+        "\nSummary: cached decode {:.1} tok/s = {:.0}% of the {:.1} tok/s roofline; uncached {:.2} tok/s; prefill {:.0}% of sgemm peak\n",
+        r.cached_tokens_per_s,
+        100.0 * r.cached_vs_roofline,
+        r.roofline_tokens_per_s,
+        r.uncached_tokens_per_s,
+        100.0 * r.prefill_vs_sgemm_peak
+    );
+    out
+}

@@ -1,0 +1,234 @@
+//! The demo from start to finish: generate with and without the cache, check, time, count,
+//! inspect, tabulate, plot; then print it for a human or as one JSON object.
+
+use crate::demo::cli::DemoArgs;
+use crate::demo::copies::{self, CopySummary};
+use crate::demo::error::{DemoError, DemoResult};
+use crate::demo::output::{say, say_now};
+use crate::demo::setup::{self, Prepared, Weights};
+use crate::demo::stream::TextStream;
+use crate::demo::timing::{self, TimingRow};
+use crate::demo::{plots, progress};
+use crate::kv_gpt::KvGpt;
+use crate::memory::{self, Dtype, GPT, GQA, PYTHIA};
+use ch04_gpt::{GenerateOptions, Generation, Sampling};
+use serde::Serialize;
+use std::time::Instant;
+
+/// The JSON output of the demo (`--json`).
+#[derive(Debug, Serialize)]
+pub struct DemoReport {
+    pub model: String,
+    pub random_weights: bool,
+    pub prompt: String,
+    pub prompt_ids: Vec<u32>,
+    /// The new tokens, identical with and without the cache.
+    pub generated_ids: Vec<u32>,
+    /// Their text.
+    pub text: String,
+    pub identical: bool,
+    pub cached_secs: f64,
+    pub uncached_secs: f64,
+    /// One row per `--lengths` entry.
+    pub timings: Vec<TimingRow>,
+    pub bytes_copied: CopySummary,
+    /// The cache after the generation of `generated_ids`.
+    pub cache: CacheSummary,
+    /// Bytes of pythia-70m's cache at 2048 tokens in fp32 (seed 003's figure: 50,331,648).
+    pub pythia_70m_2048_fp32_bytes: u64,
+    pub plots: Vec<String>,
+}
+
+/// What the cache holds, in short.
+#[derive(Debug, Serialize)]
+pub struct CacheSummary {
+    pub layers: usize,
+    /// `[batch, n_kv_heads, seq, head_dim]` of each layer's keys (values alike).
+    pub shape: [usize; 4],
+    /// Bytes of the cached keys and values, all layers.
+    pub bytes: usize,
+    /// Bytes allocated (the preallocated cache reserves the whole context).
+    pub allocated_bytes: usize,
+}
+
+/// Run the demo; everything printed goes to stdout, the progress bar to stderr.
+pub fn run(args: &DemoArgs) -> DemoResult<()> {
+    let sampling = Sampling { temperature: args.temperature, top_k: args.top_k, top_p: None };
+    sampling.validate().map_err(|e| DemoError::Usage(e.to_string()))?;
+    let prepared = setup::prepare(args)?; // fails fast, before any weights exist
+    let human = !args.json;
+    if human {
+        print_header(&prepared)?;
+    }
+    let started = Instant::now();
+    let model = prepared.load_model()?;
+    if human {
+        say(format!("(weights ready in {:.1} s)\n", started.elapsed().as_secs_f64()))?;
+    }
+    let mut kv = KvGpt::preallocated(model);
+    let prompt = prepared.prompt_ids.clone();
+    let options = GenerateOptions {
+        max_new_tokens: args.max_new_tokens,
+        sampling,
+        seed: args.seed,
+        eos_token_id: prepared.eos_token_id(),
+    };
+
+    // 1. the same text with and without the cache
+    if human {
+        say(format!("Prompt: {:?} = {} tokens {:?}", args.prompt, prompt.len(), prompt))?;
+        say(format!("\nWith the KV cache ({} new tokens at most, streamed):", args.max_new_tokens))?;
+        say_now(&args.prompt)?;
+    }
+    let (cached, text) = generate_streamed(&mut kv, &prepared, &prompt, &options, human)?;
+    let cache_info = kv.cache_info(); // before the uncached run resets the caches
+    if human {
+        say("\n\nWithout the cache (the same generation, recomputing the whole sequence every step)...")?;
+    }
+    let uncached = kv.generate(&prompt, &options, false, |_| Ok(()))?;
+    check_identical(&cached, &uncached)?;
+    if human {
+        say(format!(
+            "OK: the {} new tokens are identical with and without the cache ({:.2} s with, {:.2} s without).\n",
+            cached.new_ids.len(),
+            cached.total_time.as_secs_f64(),
+            uncached.total_time.as_secs_f64()
+        ))?;
+    }
+
+    // 2. timing, 3. bytes copied
+    let lengths = &args.lengths.0;
+    let longest = lengths.iter().copied().max().unwrap_or(1);
+    if human {
+        say(format!(
+            "Timing {} generation lengths without and with the cache, then counting bytes copied for {longest} tokens...",
+            lengths.len()
+        ))?;
+    }
+    let total_tokens = 2 * lengths.iter().sum::<usize>() + 2 * longest;
+    let bar = progress::bar(total_tokens as u64, "tokens", args.json);
+    let rows = timing::time_lengths(&mut kv, &prompt, lengths, &options, &bar)?;
+    let (_kv, counts) = copies::compare(kv, &prompt, longest, &bar)?;
+    bar.finish_and_clear();
+
+    // 5. plots
+    let plot_paths = plots::write_all(&args.out, &rows, &counts)?;
+
+    let pythia_bytes = PYTHIA[0].bytes(2048, Dtype::F32) as u64;
+    if human {
+        say(format!("\n{}", timing::table(&rows, prompt.len())))?;
+        say(copies::table(&counts, prompt.len()))?;
+        say(format!(
+            "Inside the cache after step 1's generation (the prompt and every new token but the last, \
+             which was never fed back):\n{cache_info}"
+        ))?;
+        say(memory_tables(pythia_bytes))?;
+        say("Plots written:")?;
+        for p in &plot_paths {
+            say(format!("  {}", p.display()))?;
+        }
+        return Ok(());
+    }
+    let first = cache_info.layers.first();
+    let report = DemoReport {
+        model: prepared.description(),
+        random_weights: matches!(prepared.weights, Weights::Random { .. }),
+        prompt: args.prompt.clone(),
+        prompt_ids: prompt.clone(),
+        generated_ids: cached.new_ids.clone(),
+        text,
+        identical: true, // check_identical returned Ok
+        cached_secs: cached.total_time.as_secs_f64(),
+        uncached_secs: uncached.total_time.as_secs_f64(),
+        timings: rows,
+        bytes_copied: copies::summary(&counts),
+        cache: CacheSummary {
+            layers: cache_info.n_layers(),
+            shape: first.map_or([0; 4], |l| l.k_shape),
+            bytes: cache_info.total_bytes(),
+            allocated_bytes: cache_info.total_allocated_bytes(),
+        },
+        pythia_70m_2048_fp32_bytes: pythia_bytes,
+        plots: plot_paths.iter().map(|p| p.display().to_string()).collect(),
+    };
+    let json = serde_json::to_string_pretty(&report).map_err(|e| DemoError::Usage(e.to_string()))?;
+    say(json)
+}
+
+/// Which model, and a plain warning when its weights are random.
+fn print_header(prepared: &Prepared) -> DemoResult<()> {
+    say(format!("Model: {}", prepared.description()))?;
+    if matches!(prepared.weights, Weights::Random { .. }) {
+        say(
+            "NOTE: these weights are RANDOM (untrained), so the generated text is gibberish. The\n\
+             shapes, the cache, the timings and the memory figures are those of the real model.\n\
+             For real text, download the Hugging Face `gpt2` folder (config.json,\n\
+             model.safetensors, tokenizer.json), for example with\n\
+             \x20   huggingface-cli download gpt2 config.json model.safetensors tokenizer.json --local-dir gpt2\n\
+             and run again with `--model gpt2`.",
+        )?;
+    }
+    say(format!(
+        "Tokenizer: {} ids{}",
+        prepared.tokenizer.vocab_size(),
+        match &prepared.weights {
+            Weights::Random { .. } => " (chapter 1's shipped tokenizer)",
+            Weights::Pretrained { .. } => " (tokenizer.json of the model folder)",
+        }
+    ))
+}
+
+/// Generate with the cache, printing each piece of text as soon as its token exists.
+fn generate_streamed(
+    kv: &mut KvGpt<f32>,
+    prepared: &Prepared,
+    prompt: &[u32],
+    options: &GenerateOptions,
+    echo: bool,
+) -> DemoResult<(Generation, String)> {
+    let mut stream = TextStream::new(&prepared.tokenizer, echo);
+    let mut stream_error = None;
+    let generation = kv.generate(prompt, options, true, |id| {
+        // `generate` wants a shared::Error: keep ours aside and stop with a placeholder
+        stream.push(id).map_err(|e| {
+            stream_error = Some(e);
+            shared::Error::InvalidArgument("output stopped".into())
+        })
+    });
+    if let Some(e) = stream_error {
+        return Err(e);
+    }
+    let generation = generation?;
+    Ok((generation, stream.finish()?))
+}
+
+/// The proof of the chapter: the cache must not change a single token.
+pub fn check_identical(cached: &Generation, uncached: &Generation) -> DemoResult<()> {
+    let (c, u) = (&cached.new_ids, &uncached.new_ids);
+    if let Some(position) = (0..c.len().max(u.len())).find(|&i| c.get(i) != u.get(i)) {
+        return Err(DemoError::Mismatch {
+            position,
+            cached_id: c.get(position).copied().unwrap_or(u32::MAX),
+            uncached_id: u.get(position).copied().unwrap_or(u32::MAX),
+        });
+    }
+    Ok(())
+}
+
+/// Seeds 000 and 003's tables: the cache of published models at their whole context.
+fn memory_tables(pythia_bytes: u64) -> String {
+    let p = &PYTHIA[0];
+    format!(
+        "\nKV cache size of published models, batch 1, whole context \
+         (bytes = 2 x layers x batch x kv_heads x seq x head_dim x bytes per element)\n\n{}\n{}\n{}\n\
+         {} at 2048 tokens in fp32: 2 x {} layers x {} heads x 2048 x {} x 4 bytes = {}\n",
+        memory::table("GPT", &GPT),
+        memory::table("Pythia", &PYTHIA),
+        memory::table("Grouped-query attention (fewer KV heads, smaller cache)", &GQA),
+        p.name,
+        p.n_layers,
+        p.n_kv_heads,
+        p.head_dim,
+        memory::format_bytes(pythia_bytes as u128)
+    )
+}

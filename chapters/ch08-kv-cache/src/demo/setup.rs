@@ -1,0 +1,126 @@
+//! Which model and tokenizer the demo runs: random weights, or a Hugging Face GPT-2 folder.
+//!
+//! Everything cheap (the config, the tokenizer, the prompt's ids, the length checks) happens
+//! in [`prepare`], before the weights are built or read, so a wrong option fails in
+//! milliseconds instead of after loading 500 MB.
+
+use crate::demo::cli::{DemoArgs, Preset};
+use crate::demo::error::{DemoError, DemoResult};
+use ch01_tokenizer::Tokenizer;
+use ch04_gpt::Gpt;
+use shared::{Checkpoint, GptConfig};
+use std::path::PathBuf;
+
+/// Where the weights come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Weights {
+    /// Seeded random weights (GPT-2's initialisation): real shapes and speed, gibberish text.
+    Random { preset: Preset, seed: u64 },
+    /// A Hugging Face snapshot folder (`config.json` + `model.safetensors`).
+    Pretrained { dir: PathBuf },
+}
+
+/// Everything known before the weights are loaded.
+pub struct Prepared {
+    pub config: GptConfig,
+    pub weights: Weights,
+    pub tokenizer: Tokenizer,
+    pub prompt_ids: Vec<u32>,
+}
+
+impl Prepared {
+    /// One line saying which model this is.
+    pub fn description(&self) -> String {
+        let c = &self.config;
+        let shape = format!(
+            "{} layers, {} heads, d_model {}, context {}, {} parameters",
+            c.n_layers,
+            c.n_heads,
+            c.d_model,
+            c.context_length,
+            params(c.n_params())
+        );
+        match &self.weights {
+            Weights::Random { preset, seed } => {
+                format!("{} shape with RANDOM weights (seed {seed}): {shape}", preset.name())
+            }
+            Weights::Pretrained { dir } => format!("{} ({shape})", dir.display()),
+        }
+    }
+
+    /// Build or read the weights (the slow part: ~500 MB for GPT-2 124M).
+    pub fn load_model(&self) -> DemoResult<Gpt<f32>> {
+        match &self.weights {
+            Weights::Random { seed, .. } => Ok(Gpt::random(&self.config, *seed)?),
+            Weights::Pretrained { dir } => {
+                let ckpt = Checkpoint::open(&dir.join("model.safetensors"))?;
+                Ok(Gpt::load(&ckpt, &self.config)?)
+            }
+        }
+    }
+
+    /// End-of-text id: the tokenizer's, else the config's.
+    pub fn eos_token_id(&self) -> Option<u32> {
+        self.tokenizer.eos_token_id().or(self.config.eos_token_id)
+    }
+}
+
+/// `124.4M` for large counts, the exact number below a million.
+pub fn params(n: usize) -> String {
+    if n >= 1_000_000 {
+        format!("{:.1}M", n as f64 / 1e6)
+    } else {
+        n.to_string()
+    }
+}
+
+/// Read the config and tokenizer, encode the prompt, and check every length fits the context.
+pub fn prepare(args: &DemoArgs) -> DemoResult<Prepared> {
+    if args.prompt.is_empty() {
+        return Err(DemoError::Usage("--prompt is empty: give some text to continue".into()));
+    }
+    if args.max_new_tokens == 0 {
+        return Err(DemoError::Usage("--max-new-tokens must be at least 1".into()));
+    }
+    let (config, weights, tokenizer) = match &args.model {
+        None => (
+            args.config.config(),
+            Weights::Random { preset: args.config, seed: args.seed },
+            Tokenizer::shipped(),
+        ),
+        Some(dir) => {
+            if !dir.is_dir() {
+                return Err(DemoError::Usage(format!(
+                    "--model {}: not a folder (expected a Hugging Face GPT-2 folder with \
+                     config.json, model.safetensors and tokenizer.json)",
+                    dir.display()
+                )));
+            }
+            let config = GptConfig::from_hf_json(&dir.join("config.json"))?;
+            let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json").as_path())?;
+            (config, Weights::Pretrained { dir: dir.clone() }, tokenizer)
+        }
+    };
+    if tokenizer.vocab_size() > config.vocab_size {
+        return Err(DemoError::Usage(format!(
+            "the tokenizer has {} ids but the model only {}: they do not belong together",
+            tokenizer.vocab_size(),
+            config.vocab_size
+        )));
+    }
+    let prompt_ids = tokenizer.encode(&args.prompt)?;
+    if prompt_ids.is_empty() {
+        return Err(DemoError::Usage("--prompt encodes to no tokens".into()));
+    }
+    let longest = args.lengths.0.iter().copied().max().unwrap_or(0).max(args.max_new_tokens);
+    let needed = prompt_ids.len() + longest;
+    if needed > config.context_length {
+        return Err(DemoError::Usage(format!(
+            "the prompt ({} tokens) + {longest} new tokens = {needed} tokens does not fit the \
+             context of {} tokens: lower --max-new-tokens / --lengths or shorten --prompt",
+            prompt_ids.len(),
+            config.context_length
+        )));
+    }
+    Ok(Prepared { config, weights, tokenizer, prompt_ids })
+}

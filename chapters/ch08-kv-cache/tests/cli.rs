@@ -1,0 +1,182 @@
+//! The chapter 8 binary, run as a user would: bad input gives one `error:` line and a non-zero
+//! exit code (never a panic), and the whole demo works end to end on a tiny model.
+//! No timing is ever checked here: only that the figures exist.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ch08-kv-cache"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// A fresh folder for one test's plots.
+fn out_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ch08-cli").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Non-zero exit, stderr exactly one line starting with `error:`, no panic.
+fn assert_clean_error(args: &[&str], expected: &str) {
+    let out = run(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} should fail; stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{args:?}: expected one line on stderr, got {stderr:?}");
+    assert!(lines[0].starts_with("error: "), "{args:?}: {stderr:?}");
+    assert!(lines[0].contains(expected), "{args:?}: {:?} does not mention {expected:?}", lines[0]);
+}
+
+#[test]
+fn a_missing_model_folder_is_one_error_line() {
+    assert_clean_error(&["--model", "/definitely/not/a/folder"], "not a folder");
+}
+
+#[test]
+fn a_model_folder_without_config_is_one_error_line() {
+    let dir = out_dir("empty-model");
+    std::fs::create_dir_all(&dir).unwrap();
+    assert_clean_error(&["--model", dir.to_str().unwrap()], "config.json");
+}
+
+#[test]
+fn an_empty_prompt_is_one_error_line() {
+    assert_clean_error(&["--prompt", ""], "empty");
+}
+
+#[test]
+fn bad_lengths_are_one_error_line() {
+    assert_clean_error(&["--lengths", "10,abc"], "abc");
+    assert_clean_error(&["--lengths", "0"], "at least 1");
+    assert_clean_error(&["--lengths", ""], "--lengths");
+    assert_clean_error(&["--lengths", "10,,20"], "--lengths");
+}
+
+#[test]
+fn too_many_tokens_are_one_error_line() {
+    assert_clean_error(&["--max-new-tokens", "5000"], "does not fit the context of 1024");
+    assert_clean_error(&["--lengths", "10,1020"], "does not fit the context of 1024");
+    assert_clean_error(&["--config", "tiny", "--lengths", "300"], "does not fit the context of 256");
+}
+
+#[test]
+fn other_bad_options_are_one_error_line() {
+    assert_clean_error(&["--temperature", "-1"], "temperature");
+    assert_clean_error(&["--no-such-option"], "--no-such-option");
+    assert_clean_error(&["bench", "--runs", "0"], "--runs");
+    assert_clean_error(&["bench", "--prompt-len", "8,2000"], "context");
+}
+
+#[test]
+fn help_explains_the_options() {
+    let out = run(&["--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for option in ["--prompt", "--model", "--out", "--json", "--max-new-tokens", "--lengths", "--seed", "bench"] {
+        assert!(help.contains(option), "--help does not mention {option}");
+    }
+    assert!(help.contains("RANDOM"), "--help must say the default weights are random");
+}
+
+#[test]
+fn the_whole_demo_runs_on_a_tiny_model() {
+    let dir = out_dir("tiny-demo");
+    let out = run(&[
+        "--config", "tiny", "--json", "--lengths", "3,6", "--max-new-tokens", "7", "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stderr: {stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    assert_eq!(v["identical"], true);
+    assert!(!v["prompt_ids"].as_array().unwrap().is_empty());
+    assert_eq!(v["generated_ids"].as_array().unwrap().len(), 7);
+    assert!(v["text"].is_string());
+    let rows = v["timings"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for (row, n) in rows.iter().zip([3, 6]) {
+        assert_eq!(row["new_tokens"], n);
+        for key in ["uncached_s", "cached_s", "speedup", "uncached_tokens_per_s", "cached_tokens_per_s"] {
+            assert!(row[key].is_number(), "{key} missing in {row}");
+        }
+        assert_eq!(row["same_tokens"], true);
+    }
+    // bytes copied: concat re-copies everything, preallocated only the new position
+    let b = &v["bytes_copied"];
+    assert!(b["concat_total"].as_u64().unwrap() > b["preallocated_total"].as_u64().unwrap());
+    let pre: Vec<u64> = b["preallocated_per_step"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect();
+    let cat: Vec<u64> = b["concat_per_step"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect();
+    assert_eq!(pre.len(), 6);
+    assert!(pre[1..].iter().all(|&x| x == pre[1]), "preallocated is O(1) per token: {pre:?}");
+    assert!(cat[1..].windows(2).all(|w| w[1] - w[0] == pre[1]), "concat grows by one position per step: {cat:?}");
+    // tiny: 2 layers x [1, 2, seq, 16]; the cache holds the prompt and 6 of the 7 new tokens
+    let prompt_len = v["prompt_ids"].as_array().unwrap().len() as u64;
+    assert_eq!(v["cache"]["layers"], 2);
+    assert_eq!(v["cache"]["shape"], serde_json::json!([1, 2, prompt_len + 6, 16]));
+    assert_eq!(v["cache"]["bytes"].as_u64().unwrap(), 2 * 2 * 2 * (prompt_len + 6) * 16 * 4);
+    assert_eq!(v["pythia_70m_2048_fp32_bytes"], 50_331_648);
+    let plots = v["plots"].as_array().unwrap();
+    assert_eq!(plots.len(), 4);
+    for name in ["time_vs_length.svg", "speedup_vs_length.svg", "cache_size_vs_seq.svg", "bytes_copied_per_token.svg"] {
+        let path = dir.join(name);
+        let svg = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(svg.starts_with("<svg"), "{name} is not an SVG");
+        assert!(plots.iter().any(|p| p.as_str().unwrap().ends_with(name)), "{name} not listed in plots");
+    }
+}
+
+#[test]
+fn a_hugging_face_folder_runs_the_same_demo() {
+    // a tiny GPT-2 saved by transformers (tests/fixtures, see tools/make_fixtures.py)
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/gpt2-tiny-a");
+    let dir = out_dir("fixture");
+    let out = run(&[
+        "--model", fixture.to_str().unwrap(), "--json", "--prompt", "The cache", "--lengths", "3,6",
+        "--max-new-tokens", "5", "--out", dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    assert_eq!(v["random_weights"], false);
+    assert_eq!(v["identical"], true);
+    assert_eq!(v["cache"]["layers"], 2);
+    assert!(v["generated_ids"].as_array().unwrap().iter().all(|id| id.as_u64().unwrap() < 300));
+}
+
+#[test]
+fn the_human_demo_streams_text_and_says_ok() {
+    let dir = out_dir("tiny-human");
+    let out = run(&["--config", "tiny", "--lengths", "2", "--max-new-tokens", "4", "--out", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for expected in ["RANDOM", "--model", "OK: the 4 new tokens are identical", "speedup", "concat", "preallocated", "KV cache: 2 layers", "50,331,648", "cache_size_vs_seq.svg"] {
+        assert!(stdout.contains(expected), "stdout lacks {expected:?}:\n{stdout}");
+    }
+}
+
+#[test]
+fn the_bench_json_has_every_figure() {
+    let out = run(&[
+        "bench", "--config", "tiny", "--json", "--prompt-len", "4,20", "--new-tokens", "4",
+        "--uncached-new-tokens", "3", "--prefill-len", "32", "--runs", "2", "--bandwidth-mib", "8",
+    ]);
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    for key in [
+        "cached_tokens_per_s", "uncached_tokens_per_s", "roofline_tokens_per_s", "prefill_gflops",
+        "sgemm_peak_gflops", "bandwidth_gbps", "weight_bytes_per_token", "cached_vs_roofline",
+        "prefill_vs_sgemm_peak",
+    ] {
+        assert!(v[key].is_number(), "{key} missing");
+    }
+    assert_eq!(v["config"], "tiny");
+    let decode = v["decode"].as_array().unwrap();
+    assert_eq!(decode.len(), 2);
+    assert_eq!(decode[1]["prompt_len"], 20);
+    assert_eq!(decode[0]["cached_tokens_per_s_runs"].as_array().unwrap().len(), 2);
+    assert_eq!(v["prefill"]["secs_runs"].as_array().unwrap().len(), 2);
+}
