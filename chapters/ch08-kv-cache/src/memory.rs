@@ -115,13 +115,6 @@ pub const GQA: [ModelShape; 2] = [
 
 /// Human-readable bytes: `50,331,648 B (48.0 MiB)`.
 pub fn format_bytes(bytes: u128) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < units.len() {
-        v /= 1024.0;
-        u += 1;
-    }
     let digits = bytes.to_string();
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -130,10 +123,10 @@ pub fn format_bytes(bytes: u128) -> String {
         }
         grouped.push(c);
     }
-    if u == 0 {
+    if bytes < 1024 {
         format!("{grouped} B")
     } else {
-        format!("{grouped} B ({v:.1} {})", units[u])
+        format!("{grouped} B ({})", short_bytes(bytes))
     }
 }
 
@@ -157,12 +150,12 @@ pub fn short_bytes(bytes: u128) -> String {
 pub fn table(title: &str, models: &[ModelShape]) -> String {
     let mut out = format!("{title}\n");
     out += &format!(
-        "{:<34} {:>6} {:>8} {:>8} {:>7} {:>12} {:>11} {:>11} {:>11} {:>11}\n",
+        "{:<34} {:>6} {:>8} {:>8} {:>7} {:>14} {:>11} {:>11} {:>11} {:>11}\n",
         "model", "layers", "kv heads", "head_dim", "context", "per token", "fp32", "fp16", "bf16", "int8"
     );
     for m in models {
         out += &format!(
-            "{:<34} {:>6} {:>8} {:>8} {:>7} {:>12}",
+            "{:<34} {:>6} {:>8} {:>8} {:>7} {:>14}",
             m.name,
             m.n_layers,
             m.n_kv_heads,
