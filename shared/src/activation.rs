@@ -3,13 +3,23 @@
 use crate::Float;
 use ndarray::{ArrayBase, DataMut, Dimension};
 
+/// Below this many elements one core is faster than waking the others.
+const PARALLEL_MIN_LEN: usize = 1 << 15;
+
 // ANCHOR: gelu
-/// `gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`, element-wise, in place.
+/// `gelu(x) = 0.5 x (1 + tanh(u))` with `u = sqrt(2/pi) (x + 0.044715 x^3)`, element-wise, in
+/// place. Computed as `x / (1 + exp(-2u))`, the same function (`0.5 (1 + tanh(u)) = sigmoid(2u)`)
+/// with one `exp` instead of a `tanh`, which is several times slower in the C library.
 pub fn gelu<F: Float, S: DataMut<Elem = F>, D: Dimension>(x: &mut ArrayBase<S, D>) {
     let sqrt_2_over_pi = F::cast((2.0 / std::f64::consts::PI).sqrt());
     let c = F::cast(0.044715);
-    let half = F::cast(0.5);
-    x.mapv_inplace(|v| half * v * (F::one() + (sqrt_2_over_pi * (v + c * v * v * v)).tanh()));
+    let minus_two = F::cast(-2.0);
+    let gelu_one = |v: F| v / (F::one() + (minus_two * sqrt_2_over_pi * (v + c * v * v * v)).exp());
+    if x.len() >= PARALLEL_MIN_LEN {
+        x.par_mapv_inplace(gelu_one); // a prefill's [T, 4 d_model]: split across cores
+    } else {
+        x.mapv_inplace(gelu_one);
+    }
 }
 // ANCHOR_END: gelu
 

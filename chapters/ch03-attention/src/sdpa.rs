@@ -1,6 +1,7 @@
 //! Scaled dot-product attention with a causal mask, for any number of key/value heads.
 
-use ndarray::{s, Array4, ArrayView4};
+use ndarray::{s, Array4, ArrayView2, ArrayView4, ArrayViewMut2, Axis};
+use rayon::prelude::*;
 use shared::{causal_mask, softmax_rows, Error, Float, Result};
 
 // ANCHOR: sdpa
@@ -30,19 +31,44 @@ pub fn scaled_dot_product_attention<F: Float>(
     let scale = F::one() / F::cast(head_dim as f64).sqrt();
     let mask = causal_mask::<F>(q_len, kv_len)?; // [q_len, kv_len]
     let mut out = Array4::zeros((batch, n_heads, q_len, head_dim));
-    for b in 0..batch {
-        for h in 0..n_heads {
+    // Every (batch, head) pair is independent: rayon runs them on all cores.
+    out.outer_iter_mut().into_par_iter().enumerate().for_each(|(b, mut out_b)| {
+        out_b.outer_iter_mut().into_par_iter().enumerate().for_each(|(h, out_bh)| {
             let kv_h = h / group; // the key/value head this query head reads
             let q_bh = q.slice(s![b, h, .., ..]); // [q_len, head_dim]
             let k_bh = k.slice(s![b, kv_h, .., ..]); // [kv_len, head_dim]
             let v_bh = v.slice(s![b, kv_h, .., ..]); // [kv_len, head_dim]
-            let mut scores = q_bh.dot(&k_bh.t()) * scale; // [q_len, kv_len]
-            scores += &mask;
-            softmax_rows(scores.view_mut()); // each row sums to 1
-            out.slice_mut(s![b, h, .., ..]).assign(&scores.dot(&v_bh)); // [q_len, head_dim]
-        }
-    }
+            attend_one_head(q_bh, k_bh, v_bh, mask.view(), scale, out_bh);
+        });
+    });
     Ok(out)
+}
+
+/// One head: `out = softmax(q k^T * scale + mask) v`, written into `out` (`[q_len, head_dim]`).
+fn attend_one_head<F: Float>(
+    q: ArrayView2<F>,    // [q_len, head_dim]
+    k: ArrayView2<F>,    // [kv_len, head_dim]
+    v: ArrayView2<F>,    // [kv_len, head_dim]
+    mask: ArrayView2<F>, // [q_len, kv_len]
+    scale: F,
+    mut out: ArrayViewMut2<F>, // [q_len, head_dim]
+) {
+    if q.nrows() == 1 {
+        // decode: one query. Matrix x vector, reading each cached key and value row once.
+        let mut scores = k.dot(&q.row(0)) * scale; // [kv_len]
+        scores += &mask.row(0);
+        softmax_rows(scores.view_mut().insert_axis(Axis(0)));
+        let mut out_row = out.row_mut(0);
+        for (&p, v_row) in scores.iter().zip(v.rows()) {
+            out_row.scaled_add(p, &v_row); // out += p_j v_j
+        }
+    } else {
+        // prefill: many queries. Matrix x matrix.
+        let mut scores = q.dot(&k.t()) * scale; // [q_len, kv_len]
+        scores += &mask;
+        softmax_rows(scores.view_mut()); // each row sums to 1
+        out.assign(&scores.dot(&v)); // [q_len, head_dim]
+    }
 }
 // ANCHOR_END: sdpa
 

@@ -152,13 +152,17 @@ pub fn decode_tokens_per_s(g: &Generation) -> f64 {
 
 /// Run the benchmark and print the table (or JSON).
 pub fn run(args: &BenchArgs) -> DemoResult<()> {
-    let config = args.config.config();
+    let (model, name) = match &args.model {
+        Some(dir) => (Gpt::<f32>::from_pretrained(dir)?, dir.display().to_string()),
+        None => (Gpt::<f32>::random(&args.config.config(), args.seed)?, format!("{}, random weights", args.config.name())),
+    };
+    let config = model.config.clone();
     validate(args, &config)?;
     let human = !args.json;
     if human {
         say(format!(
-            "Benchmark of {} ({} layers, d_model {}, {:.1}M parameters, random weights) on {} threads\n",
-            args.config.name(),
+            "Benchmark of {} ({} layers, d_model {}, {:.1}M parameters) on {} threads\n",
+            name,
             config.n_layers,
             config.d_model,
             config.n_params() as f64 / 1e6,
@@ -175,7 +179,7 @@ pub fn run(args: &BenchArgs) -> DemoResult<()> {
     if human {
         say("Building the model and measuring decode and prefill...")?;
     }
-    let mut kv = KvGpt::preallocated(Gpt::<f32>::random(&config, args.seed)?);
+    let mut kv = KvGpt::preallocated(model);
     let steps = (args.runs * (2 * args.prompt_len.0.len() + 1)) as u64;
     let bar = progress::bar(steps, "runs", args.json);
     let decode = args
@@ -188,7 +192,10 @@ pub fn run(args: &BenchArgs) -> DemoResult<()> {
     bar.finish_and_clear();
 
     let report = BenchReport {
-        config: args.config.name().to_string(),
+        config: match &args.model {
+            Some(dir) => dir.display().to_string(),
+            None => args.config.name().to_string(),
+        },
         n_layers: config.n_layers,
         d_model: config.d_model,
         n_heads: config.n_heads,

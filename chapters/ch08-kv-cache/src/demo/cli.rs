@@ -129,6 +129,11 @@ pub struct BenchArgs {
     #[arg(long, value_name = "S", default_value_t = 42)]
     pub seed: u64,
 
+    /// A Hugging Face GPT-2 folder (config.json + model.safetensors) to measure instead of
+    /// random weights: `tools/bench-vs-pytorch.py` passes the weights it times PyTorch on.
+    #[arg(long, value_name = "DIR", conflicts_with = "config")]
+    pub model: Option<PathBuf>,
+
     /// Size of the buffer the bandwidth probe reads, in MiB (bigger than every cache).
     #[arg(long, value_name = "MIB", default_value_t = 1024, hide = true)]
     pub bandwidth_mib: usize,

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""This project's decode and prefill beside PyTorch + transformers, on the same weights, in one run.
+
+    python tools/bench-vs-pytorch.py                    # GPT-2 124M shape
+    python tools/bench-vs-pytorch.py --config small     # 4 layers, 256 wide, GPT-2 vocabulary
+
+Needs torch and transformers (`pip install -r tools/requirements-fixtures.txt`) and cargo.
+
+1. Builds a GPT-2 with seeded random weights in transformers and saves it with
+   `save_pretrained` (config.json + model.safetensors) into a temporary folder.
+2. Runs `cargo run --release -p ch08-kv-cache -- bench --model FOLDER --json`: this project's
+   memory bandwidth, sgemm peak, cached/uncached decode and prefill on those weights.
+3. Times PyTorch on the same model, same prompts (ids[i] = (i*7919 + seed*104729 + 13) % vocab,
+   the bench's formula), same definitions:
+   - decode tokens/s = (N - 1) / (time of N new tokens - time of the first), greedy, batch 1;
+     both `model.generate(use_cache=...)` and a hand-written loop over `past_key_values`
+     (which skips generate's per-step overhead: the stricter comparison);
+   - prefill = one forward pass over the prompt with `logits_to_keep=1`.
+4. Prints both side by side with the ratios, and how busy the machine was (other processes'
+   CPU use while PyTorch ran, in cores: 0 = clean run).
+
+Runs are sequential, never concurrent; the medians of --runs are reported.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+ap.add_argument("--config", choices=["124m", "small"], default="124m")
+ap.add_argument("--runs", type=int, default=3, help="repetitions of every measurement (median reported)")
+ap.add_argument("--new-tokens", type=int, default=200, help="cached decode length")
+ap.add_argument("--uncached-new-tokens", type=int, default=10, help="uncached decode length")
+ap.add_argument("--prompt-len", default="8,512", help="prompt lengths, comma separated")
+ap.add_argument("--prefill-len", type=int, default=512)
+ap.add_argument("--threads", type=int, default=2)
+ap.add_argument("--seed", type=int, default=42)
+ap.add_argument("--json", action="store_true", help="print one JSON object with everything")
+args = ap.parse_args()
+
+os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+os.environ.setdefault("RAYON_NUM_THREADS", str(args.threads))
+
+try:
+    import torch
+    import transformers
+    from transformers import GPT2Config, GPT2LMHeadModel
+except ImportError as e:
+    sys.exit(f"error: {e}: install torch and transformers (pip install -r tools/requirements-fixtures.txt)")
+
+transformers.logging.set_verbosity_error()
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIGS = {"124m": {}, "small": dict(n_layer=4, n_head=4, n_embd=256)}
+
+
+def log(*a):
+    if not args.json:
+        print(*a, flush=True)
+    else:
+        print(*a, file=sys.stderr, flush=True)
+
+
+def prompt(n, vocab, seed):
+    return [(i * 7919 + seed * 104729 + 13) % vocab for i in range(n)]
+
+
+def busy_jiffies():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v) - v[3] - v[4]  # all but idle and iowait
+
+
+def timed(fn):
+    """(seconds, cores used by other processes meanwhile)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    b0, own0, t0 = busy_jiffies(), sum(os.times()[:2]), time.perf_counter()
+    fn()
+    t1 = time.perf_counter()
+    b1, own1 = busy_jiffies(), sum(os.times()[:2])
+    dt = t1 - t0
+    foreign = max(0.0, (b1 - b0) / hz - (own1 - own0)) / dt
+    return dt, foreign
+
+
+def median_of(fn):
+    fn()  # warm-up
+    runs = [timed(fn) for _ in range(args.runs)]
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def main():
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    cfg = GPT2Config(**CONFIGS[args.config])
+    model = GPT2LMHeadModel(cfg).eval().to(torch.float32)
+    vocab = cfg.vocab_size
+    prompts = [int(x) for x in args.prompt_len.split(",")]
+
+    with tempfile.TemporaryDirectory() as folder:
+        model.save_pretrained(folder, safe_serialization=True)
+        log(f"Saved a seeded random GPT-2 ({args.config}) with save_pretrained; running this project's bench on it...")
+        cmd = ["cargo", "run", "--release", "-q", "-p", "ch08-kv-cache", "--", "bench", "--model", folder, "--json",
+               "--runs", str(args.runs), "--new-tokens", str(args.new_tokens),
+               "--uncached-new-tokens", str(args.uncached_new_tokens), "--prompt-len", args.prompt_len,
+               "--prefill-len", str(args.prefill_len), "--seed", str(args.seed)]
+        done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        if done.returncode != 0:
+            sys.exit(f"error: the Rust bench failed (exit {done.returncode})")
+        rust = json.loads(done.stdout)
+
+    log(f"Timing PyTorch {torch.__version__} + transformers {transformers.__version__} on the same weights...")
+    eos = vocab  # an id generate never produces: every run makes exactly N tokens
+
+    @torch.inference_mode()
+    def generate(ids, n, use_cache):
+        return model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False,
+                              max_new_tokens=n, min_new_tokens=n, use_cache=use_cache,
+                              pad_token_id=0, eos_token_id=eos)
+
+    @torch.inference_mode()
+    def manual_cached(ids, n):
+        out = model(input_ids=ids, use_cache=True, logits_to_keep=1)
+        past, nxt = out.past_key_values, out.logits[:, -1, :].argmax(-1, keepdim=True)
+        for _ in range(n - 1):
+            out = model(input_ids=nxt, past_key_values=past, use_cache=True, logits_to_keep=1)
+            past, nxt = out.past_key_values, out.logits[:, -1, :].argmax(-1, keepdim=True)
+
+    def rate(fn_n, fn_1, n):
+        """(n - 1) / (t(n) - t(1)): steps after the first token, like the Rust bench."""
+        tn, fn_ = median_of(fn_n)
+        t1, f1 = median_of(fn_1)
+        return (n - 1) / max(tn - t1, 1e-9), max(fn_, f1)
+
+    rows = []
+    for p in prompts:
+        ids = torch.tensor([prompt(p, vocab, args.seed)])
+        n, u = args.new_tokens, args.uncached_new_tokens
+        log(f"  prompt {p}: cached generate...")
+        gen_c, f1 = rate(lambda: generate(ids, n, True), lambda: generate(ids, 1, True), n)
+        log(f"  prompt {p}: hand-written cached loop...")
+        man_c, f2 = rate(lambda: manual_cached(ids, n), lambda: manual_cached(ids, 1), n)
+        log(f"  prompt {p}: uncached generate...")
+        gen_u, f3 = rate(lambda: generate(ids, u, False), lambda: generate(ids, 1, False), u)
+        ours = next(r for r in rust["decode"] if r["prompt_len"] == p)
+        rows.append(dict(prompt_len=p, ours_cached=ours["cached_tokens_per_s"], torch_generate_cached=gen_c,
+                         torch_loop_cached=man_c, ours_uncached=ours["uncached_tokens_per_s"],
+                         torch_generate_uncached=gen_u, roofline=rust["roofline_tokens_per_s"],
+                         foreign_cores=max(f1, f2, f3)))
+    ids = torch.tensor([prompt(args.prefill_len, vocab, args.seed + 1)])
+    with torch.inference_mode():
+        pre_s, f4 = median_of(lambda: model(input_ids=ids, use_cache=True, logits_to_keep=1))
+    prefill = dict(tokens=args.prefill_len, ours_s=rust["prefill"]["median_secs"], torch_s=pre_s,
+                   ours_gflops=rust["prefill_gflops"], torch_gflops=rust["prefill"]["flops"] / pre_s / 1e9,
+                   sgemm_peak_gflops=rust["sgemm_peak_gflops"], foreign_cores=f4)
+    report = dict(config=args.config, threads=args.threads, runs=args.runs, torch=torch.__version__,
+                  transformers=transformers.__version__, bandwidth_gbps=rust["bandwidth_gbps"],
+                  roofline_tokens_per_s=rust["roofline_tokens_per_s"], decode=rows, prefill=prefill)
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return
+    print()
+    print(f"GPT-2 {args.config}, fp32, batch 1, {args.threads} threads, median of {args.runs} runs; "
+          f"memory bandwidth {rust['bandwidth_gbps']:.1f} GB/s, roofline {rust['roofline_tokens_per_s']:.1f} tok/s")
+    print(f"{'prompt':>6} | {'ours cached':>11} | {'torch generate':>14} | {'torch loop':>10} | {'ours/generate':>13} | "
+          f"{'ours/loop':>9} | {'of roofline':>11} | {'ours uncached':>13} | {'torch uncached':>14} | {'ratio':>5} | other load")
+    for r in rows:
+        print(f"{r['prompt_len']:>6} | {r['ours_cached']:>7.1f} t/s | {r['torch_generate_cached']:>10.1f} t/s | "
+              f"{r['torch_loop_cached']:>6.1f} t/s | {r['ours_cached'] / r['torch_generate_cached']:>12.2f}x | "
+              f"{r['ours_cached'] / r['torch_loop_cached']:>8.2f}x | {r['ours_cached'] / r['roofline']:>10.0%} | "
+              f"{r['ours_uncached']:>9.2f} t/s | {r['torch_generate_uncached']:>10.2f} t/s | "
+              f"{r['ours_uncached'] / r['torch_generate_uncached']:>4.2f}x | {r['foreign_cores']:.2f} cores")
+    p = prefill
+    print(f"prefill of {p['tokens']} tokens: ours {p['ours_s']:.3f} s ({p['ours_gflops']:.1f} GFLOP/s, "
+          f"{p['ours_gflops'] / p['sgemm_peak_gflops']:.0%} of the {p['sgemm_peak_gflops']:.0f} GFLOP/s sgemm peak), "
+          f"torch {p['torch_s']:.3f} s ({p['torch_gflops']:.1f} GFLOP/s): ours is {p['torch_s'] / p['ours_s']:.2f}x as fast "
+          f"(other load {p['foreign_cores']:.2f} cores)")
+
+
+if __name__ == "__main__":
+    main()
