@@ -4,6 +4,10 @@ use ndarray::{s, Array4, ArrayView2, ArrayView4, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 use shared::{causal_mask, softmax_rows, Error, Float, Result};
 
+/// Multiply-adds (`batch x n_heads x q_len x kv_len x head_dim`) below which the heads run on
+/// one thread.
+const PARALLEL_MIN_WORK: usize = 1 << 18;
+
 // ANCHOR: sdpa
 /// Causal attention of `q_len` queries over `kv_len` keys/values.
 ///
@@ -31,16 +35,22 @@ pub fn scaled_dot_product_attention<F: Float>(
     let scale = F::one() / F::cast(head_dim as f64).sqrt();
     let mask = causal_mask::<F>(q_len, kv_len)?; // [q_len, kv_len]
     let mut out = Array4::zeros((batch, n_heads, q_len, head_dim));
-    // Every (batch, head) pair is independent: rayon runs them on all cores.
-    out.outer_iter_mut().into_par_iter().enumerate().for_each(|(b, mut out_b)| {
-        out_b.outer_iter_mut().into_par_iter().enumerate().for_each(|(h, out_bh)| {
-            let kv_h = h / group; // the key/value head this query head reads
-            let q_bh = q.slice(s![b, h, .., ..]); // [q_len, head_dim]
-            let k_bh = k.slice(s![b, kv_h, .., ..]); // [kv_len, head_dim]
-            let v_bh = v.slice(s![b, kv_h, .., ..]); // [kv_len, head_dim]
-            attend_one_head(q_bh, k_bh, v_bh, mask.view(), scale, out_bh);
-        });
-    });
+    // Every (batch, head) pair is independent: rayon runs them on all cores, unless the work
+    // is too small to pay for waking the other threads (a decode step over a short cache).
+    let parallel = batch * n_heads * q_len * kv_len * head_dim >= PARALLEL_MIN_WORK;
+    let one_head = |b: usize, h: usize, out_bh: ArrayViewMut2<F>| {
+        let kv_h = h / group; // the key/value head this query head reads
+        let q_bh = q.slice(s![b, h, .., ..]); // [q_len, head_dim]
+        let k_bh = k.slice(s![b, kv_h, .., ..]); // [kv_len, head_dim]
+        let v_bh = v.slice(s![b, kv_h, .., ..]); // [kv_len, head_dim]
+        attend_one_head(q_bh, k_bh, v_bh, mask.view(), scale, out_bh);
+    };
+    let mut heads = out.view_mut().into_shape_with_order((batch * n_heads, q_len, head_dim)).expect("fresh array");
+    if parallel {
+        heads.outer_iter_mut().into_par_iter().enumerate().for_each(|(i, o)| one_head(i / n_heads, i % n_heads, o));
+    } else {
+        heads.outer_iter_mut().enumerate().for_each(|(i, o)| one_head(i / n_heads, i % n_heads, o));
+    }
     Ok(out)
 }
 
