@@ -14,6 +14,7 @@ pub mod embedding;
 pub mod error;
 pub mod float;
 pub mod gemv;
+pub mod matmul;
 pub mod init;
 pub mod layer_norm;
 pub mod linear;
@@ -29,6 +30,7 @@ pub use float::Float;
 pub use layer_norm::LayerNorm;
 pub use linear::{linear, Linear};
 pub use mask::causal_mask;
+pub use matmul::matmul_t;
 pub use softmax::softmax_rows;
 
 /// Re-exported so chapters and tests use the exact same ndarray.

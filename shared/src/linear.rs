@@ -5,6 +5,7 @@
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
 use crate::gemv::gemv;
+use crate::matmul::matmul_t;
 use crate::init;
 use crate::Float;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
@@ -69,8 +70,8 @@ pub fn linear<F: Float>(
         gemv(weight, x.row(0), y.row_mut(0));
         y
     } else {
-        // prefill: matrix x matrix (matrixmultiply's threaded sgemm/dgemm)
-        x.dot(&weight.t()) // [n, in] x [in, out]
+        // prefill: matrix x matrix, row blocks on every core (see `matmul_t`)
+        matmul_t(x, weight) // [n, in] x [in, out]
     };
     if let Some(b) = bias {
         y += &b.insert_axis(Axis(0));

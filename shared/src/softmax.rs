@@ -10,7 +10,8 @@ pub fn softmax_inplace<F: Float>(mut row: ArrayViewMut1<F>) {
     let max = row.fold(F::neg_infinity(), |m, &v| m.max(v));
     let mut sum = F::zero();
     row.mapv_inplace(|v| {
-        let e = (v - max).exp();
+        // masked entries are exactly 0: skip their exp (half of a causal prefill's scores)
+        let e = if v == F::neg_infinity() { F::zero() } else { (v - max).exp() };
         sum = sum + e;
         e
     });

@@ -1,5 +1,6 @@
 //! Scaled dot-product attention with a causal mask, for any number of key/value heads.
 
+use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array4, ArrayView2, ArrayView4, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 use shared::{causal_mask, softmax_rows, Error, Float, Result};
@@ -7,6 +8,9 @@ use shared::{causal_mask, softmax_rows, Error, Float, Result};
 /// Multiply-adds (`batch x n_heads x q_len x kv_len x head_dim`) below which the heads run on
 /// one thread.
 const PARALLEL_MIN_WORK: usize = 1 << 18;
+
+/// Queries per block in a prefill (see `attend_one_head`).
+const QUERY_BLOCK: usize = 64;
 
 // ANCHOR: sdpa
 /// Causal attention of `q_len` queries over `kv_len` keys/values.
@@ -73,11 +77,19 @@ fn attend_one_head<F: Float>(
             out_row.scaled_add(p, &v_row); // out += p_j v_j
         }
     } else {
-        // prefill: many queries. Matrix x matrix.
-        let mut scores = q.dot(&k.t()) * scale; // [q_len, kv_len]
-        scores += &mask;
-        softmax_rows(scores.view_mut()); // each row sums to 1
-        out.assign(&scores.dot(&v)); // [q_len, head_dim]
+        // prefill: many queries, matrix x matrix, in blocks of queries. A block's scores stop
+        // at the last key its last query may see, so most of the masked triangle is skipped.
+        let (q_len, kv_len) = (q.nrows(), k.nrows());
+        let offset = kv_len - q_len; // positions cached before these queries
+        for start in (0..q_len).step_by(QUERY_BLOCK) {
+            let end = (start + QUERY_BLOCK).min(q_len);
+            let keys = offset + end; // keys 0..keys are visible to some query of the block
+            let mut scores = q.slice(s![start..end, ..]).dot(&k.slice(s![..keys, ..]).t()) * scale; // [block, keys]
+            scores += &mask.slice(s![start..end, ..keys]);
+            softmax_rows(scores.view_mut()); // each row sums to 1
+            let mut out_block = out.slice_mut(s![start..end, ..]); // [block, head_dim]
+            general_mat_mul(F::one(), &scores, &v.slice(s![..keys, ..]), F::zero(), &mut out_block);
+        }
     }
 }
 // ANCHOR_END: sdpa

@@ -2,8 +2,9 @@
 //!
 //! A prefill multiplies `[T, d_model]` activations by every weight matrix, which is a matrix
 //! multiply (sgemm) with plenty of reuse: it is limited by arithmetic, not by memory. We time
-//! ndarray's `dot` (the `matrixmultiply` crate, threaded) on the shapes GPT-2 124M uses, with
-//! the weight transposed as the model stores it (`x W^T`, `W: [out, in]`).
+//! [`shared::matmul_t`] (the `matrixmultiply` crate's kernel, on every core) on the shapes
+//! GPT-2 124M uses, with the weight as the model stores it (`x W^T`, `W: [out, in]`): the same
+//! function every prefill runs.
 
 use crate::demo::stats;
 use ndarray::Array2;
@@ -45,11 +46,11 @@ pub struct GemmResult {
 pub fn measure(shape: GemmShape, repeats: usize) -> GemmResult {
     let x = Array2::from_shape_fn((shape.m, shape.k), |(i, j)| ((i * 3 + j) % 17) as f32 * 0.01);
     let w = Array2::from_shape_fn((shape.n, shape.k), |(i, j)| ((i + j * 5) % 13) as f32 * 0.01); // [out, in]
-    black_box(x.dot(&w.t())); // warm-up: threads started, memory touched
+    black_box(shared::matmul_t(x.view(), w.view())); // warm-up: threads started, memory touched
     let gflops: Vec<f64> = (0..repeats.max(1))
         .map(|_| {
             let start = Instant::now();
-            let y = x.dot(&w.t()); // [m, n]
+            let y = shared::matmul_t(x.view(), w.view()); // [m, n]
             let secs = start.elapsed().as_secs_f64();
             black_box(y);
             shape.flops() / secs / 1e9

@@ -1,0 +1,57 @@
+//! The fast path of prefill: matrix x matrix on every core.
+//!
+//! A prefill multiplies the activations of all `n` prompt tokens, `x: [n, in]`, by each
+//! weight `W: [out, in]`. Every weight is reused `n` times, so this is limited by arithmetic,
+//! not memory. The arithmetic is `matrixmultiply`'s sgemm/dgemm kernel (what ndarray's `dot`
+//! calls, with packing and SIMD); this module adds the parallelism: the rows of `x` are split
+//! into one block per rayon thread and each thread multiplies its block by the whole `W`.
+//! Everything parallel in the workspace then runs on rayon's threads, so attention's per-head
+//! tasks never compete with a second thread pool inside the matrix multiply.
+
+use crate::Float;
+use ndarray::linalg::general_mat_mul;
+use ndarray::{s, Array2, ArrayView2, Axis};
+use rayon::prelude::*;
+
+/// Below this many multiply-adds one core is faster than splitting.
+const PARALLEL_MIN_WORK: usize = 1 << 20;
+
+// ANCHOR: matmul_t
+/// `x W^T`: x `[n, in]`, w `[out, in]` -> `[n, out]`, the row blocks of `x` on all cores.
+pub fn matmul_t<F: Float>(x: ArrayView2<F>, w: ArrayView2<F>) -> Array2<F> {
+    let (n, n_in) = x.dim();
+    let n_out = w.nrows();
+    assert_eq!(w.ncols(), n_in, "matmul_t: x is [n, in], w must be [out, in]");
+    let mut y = Array2::zeros((n, n_out));
+    let threads = rayon::current_num_threads();
+    if n < 2 * threads || n * n_in * n_out < PARALLEL_MIN_WORK {
+        general_mat_mul(F::one(), &x, &w.t(), F::zero(), &mut y);
+        return y;
+    }
+    let rows_per_block = n.div_ceil(threads);
+    y.axis_chunks_iter_mut(Axis(0), rows_per_block)
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(block, mut y_block)| {
+            let first = block * rows_per_block;
+            let x_block = x.slice(s![first..first + y_block.nrows(), ..]); // [rows, in]
+            general_mat_mul(F::one(), &x_block, &w.t(), F::zero(), &mut y_block); // [rows, out]
+        });
+    y
+}
+// ANCHOR_END: matmul_t
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equals_ndarray_dot_for_small_and_split_sizes() {
+        for (n, n_in, n_out) in [(1, 3, 2), (5, 7, 3), (301, 67, 129)] {
+            let x = Array2::from_shape_fn((n, n_in), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
+            let w = Array2::from_shape_fn((n_out, n_in), |(i, j)| ((i * 5 + j) % 13) as f64 * 0.5 - 3.0);
+            // small integers times halves: every sum is exact in f64, whatever the order
+            assert_eq!(matmul_t(x.view(), w.view()), x.dot(&w.t()), "n={n} in={n_in} out={n_out}");
+        }
+    }
+}
