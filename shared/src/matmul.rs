@@ -3,39 +3,41 @@
 //! A prefill multiplies the activations of all `n` prompt tokens, `x: [n, in]`, by each
 //! weight `W: [out, in]`. Every weight is reused `n` times, so this is limited by arithmetic,
 //! not memory. The arithmetic is `matrixmultiply`'s sgemm/dgemm kernel (what ndarray's `dot`
-//! calls, with packing and SIMD); this module adds the parallelism: the rows of `x` are split
-//! into one block per rayon thread and each thread multiplies its block by the whole `W`.
+//! calls, with packing and SIMD); this module adds the parallelism: the rows of `W` (the output
+//! features) are split into one block per rayon thread, and each thread multiplies all of `x` by
+//! its block. Each thread reads only its part of the weights, which matters when `n` is small
+//! (an uncached step over a short sequence is nearly as memory-bound as decode).
 //! Everything parallel in the workspace then runs on rayon's threads, so attention's per-head
 //! tasks never compete with a second thread pool inside the matrix multiply.
 
 use crate::Float;
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
 /// Below this many multiply-adds one core is faster than splitting.
 const PARALLEL_MIN_WORK: usize = 1 << 20;
 
 // ANCHOR: matmul_t
-/// `x W^T`: x `[n, in]`, w `[out, in]` -> `[n, out]`, the row blocks of `x` on all cores.
+/// `x W^T`: x `[n, in]`, w `[out, in]` -> `[n, out]`, blocks of output features on all cores.
 pub fn matmul_t<F: Float>(x: ArrayView2<F>, w: ArrayView2<F>) -> Array2<F> {
     let (n, n_in) = x.dim();
     let n_out = w.nrows();
     assert_eq!(w.ncols(), n_in, "matmul_t: x is [n, in], w must be [out, in]");
     let mut y = Array2::zeros((n, n_out));
     let threads = rayon::current_num_threads();
-    if n < 2 * threads || n * n_in * n_out < PARALLEL_MIN_WORK {
+    if n_out < 32 * threads || n * n_in * n_out < PARALLEL_MIN_WORK {
         general_mat_mul(F::one(), &x, &w.t(), F::zero(), &mut y);
         return y;
     }
-    let rows_per_block = n.div_ceil(threads);
-    y.axis_chunks_iter_mut(Axis(0), rows_per_block)
+    // output features per thread, rounded to a multiple of 16 (the kernel's tile width)
+    let per_block = n_out.div_ceil(threads).div_ceil(16) * 16;
+    y.axis_chunks_iter_mut(Axis(1), per_block)
         .into_par_iter()
-        .enumerate()
-        .for_each(|(block, mut y_block)| {
-            let first = block * rows_per_block;
-            let x_block = x.slice(s![first..first + y_block.nrows(), ..]); // [rows, in]
-            general_mat_mul(F::one(), &x_block, &w.t(), F::zero(), &mut y_block); // [rows, out]
+        .zip(w.axis_chunks_iter(Axis(0), per_block).into_par_iter())
+        .for_each(|(mut y_block, w_block)| {
+            // y_block: [n, block], w_block: [block, in]
+            general_mat_mul(F::one(), &x, &w_block.t(), F::zero(), &mut y_block);
         });
     y
 }
