@@ -179,4 +179,18 @@ fn the_bench_json_has_every_figure() {
     assert_eq!(decode[1]["prompt_len"], 20);
     assert_eq!(decode[0]["cached_tokens_per_s_runs"].as_array().unwrap().len(), 2);
     assert_eq!(v["prefill"]["secs_runs"].as_array().unwrap().len(), 2);
+    // 7 bandwidth passes at the start, then 2 before each of 2 runs x 2 prompt lengths
+    assert_eq!(v["bandwidth"]["passes_gbps"].as_array().unwrap().len(), 7 + 2 * 2 * 2);
+    assert!(v["bandwidth_best_gbps"].as_f64().unwrap() >= v["bandwidth_gbps"].as_f64().unwrap(), "best >= median");
+
+    // memory: the preallocated caches hold K and V for the whole context in every layer, fp32
+    let n = |k: &str| v[k].as_u64().unwrap();
+    let memory = &v["memory"];
+    let kv_bytes = 2 * n("n_layers") * n("context_length") * n("d_model") * 4;
+    assert_eq!(memory["kv_cache_bytes"].as_u64().unwrap(), kv_bytes);
+    assert_eq!(memory["weights_bytes"].as_u64().unwrap(), 4 * n("n_params"));
+    if let Some(peak) = memory["peak_rss_decode_bytes"].as_u64() {
+        // the process holds at least the weights and the caches while it decodes
+        assert!(peak >= kv_bytes + 4 * n("n_params"), "peak RSS {peak} below weights + cache");
+    }
 }

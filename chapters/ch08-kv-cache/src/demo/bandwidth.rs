@@ -38,27 +38,44 @@ fn sum8(xs: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
-/// Read a buffer of `buffer_bytes` (rounded down to whole f32) `passes` times on all rayon
-/// threads; GB/s of each pass.
-pub fn measure(buffer_bytes: usize, passes: usize) -> Bandwidth {
-    let n = (buffer_bytes / 4).max(CHUNK);
-    let mut buf = vec![0f32; n];
-    // touch every page from the threads that will read it
-    buf.par_chunks_mut(CHUNK).enumerate().for_each(|(i, c)| c.fill((i % 7) as f32 * 0.25));
-    let mut passes_gbps = Vec::with_capacity(passes);
-    for _ in 0..passes.max(1) {
-        let start = Instant::now();
-        let total: f32 = buf.par_chunks(CHUNK).map(sum8).sum();
-        let secs = start.elapsed().as_secs_f64();
-        black_box(total);
-        passes_gbps.push((n * 4) as f64 / secs / 1e9);
+/// A buffer far larger than the CPU caches, kept so that passes can be taken again later
+/// (`bench` interleaves them with the decode runs: the machine may be shared, and its
+/// bandwidth can change from one minute to the next).
+pub struct Probe {
+    buf: Vec<f32>,
+    passes_gbps: Vec<f64>,
+}
+
+impl Probe {
+    /// Allocate `buffer_bytes` (rounded down to whole f32) and touch every page from the
+    /// threads that will read it.
+    pub fn new(buffer_bytes: usize) -> Self {
+        let n = (buffer_bytes / 4).max(CHUNK);
+        let mut buf = vec![0f32; n];
+        buf.par_chunks_mut(CHUNK).enumerate().for_each(|(i, c)| c.fill((i % 7) as f32 * 0.25));
+        Probe { buf, passes_gbps: vec![] }
     }
-    Bandwidth {
-        buffer_bytes: n * 4,
-        best_gbps: stats::max(&passes_gbps),
-        median_gbps: stats::median(&passes_gbps),
-        passes_gbps,
-        threads: rayon::current_num_threads(),
+
+    /// Read the whole buffer `passes` times on all rayon threads, recording GB/s of each pass.
+    pub fn read(&mut self, passes: usize) {
+        for _ in 0..passes {
+            let start = Instant::now();
+            let total: f32 = self.buf.par_chunks(CHUNK).map(sum8).sum();
+            let secs = start.elapsed().as_secs_f64();
+            black_box(total);
+            self.passes_gbps.push((self.buf.len() * 4) as f64 / secs / 1e9);
+        }
+    }
+
+    /// Best and median over every pass so far.
+    pub fn summary(&self) -> Bandwidth {
+        Bandwidth {
+            buffer_bytes: self.buf.len() * 4,
+            best_gbps: stats::max(&self.passes_gbps),
+            median_gbps: stats::median(&self.passes_gbps),
+            passes_gbps: self.passes_gbps.clone(),
+            threads: rayon::current_num_threads(),
+        }
     }
 }
 

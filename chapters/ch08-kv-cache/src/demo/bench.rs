@@ -14,13 +14,22 @@
 //!
 //! Decode tokens/s = `(new tokens - 1) / (total time - time to the first token)`: the rate of
 //! the one-token steps, without the prompt's processing (which is what prefill measures).
+//!
+//! The machine may be shared, and its memory bandwidth changes from minute to minute. So the
+//! bandwidth probe is read again right before every cached decode run, and the roofline uses
+//! the **median** of all those passes: a median decode rate against a median bandwidth taken
+//! in the same minutes. The best pass is reported too.
+//!
+//! Before any of that (and before the 1 GiB probe exists), one cached generation runs with the
+//! peak resident memory reset: its peak is what decoding needs, against the weights plus the
+//! KV cache ([`rss`]).
 
-use crate::demo::bandwidth::{self, Bandwidth};
+use crate::demo::bandwidth::{Bandwidth, Probe};
 use crate::demo::cli::BenchArgs;
 use crate::demo::error::{DemoError, DemoResult};
 use crate::demo::output::say;
 use crate::demo::sgemm::{self, GemmResult};
-use crate::demo::{flops, progress, stats};
+use crate::demo::{flops, progress, rss, stats};
 use crate::kv_gpt::KvGpt;
 use ch04_gpt::{GenerateOptions, Generation, Gpt, Sampling};
 use indicatif::ProgressBar;
@@ -29,8 +38,10 @@ use serde::Serialize;
 use shared::GptConfig;
 use std::time::Instant;
 
-/// Bandwidth passes over the buffer and sgemm repetitions per shape.
+/// Bandwidth passes over the buffer at the start, and again before every cached decode run;
+/// sgemm repetitions per shape.
 const BANDWIDTH_PASSES: usize = 7;
+const BANDWIDTH_PASSES_PER_RUN: usize = 2;
 const SGEMM_REPEATS: usize = 8;
 
 /// Decode speed after one prompt length.
@@ -77,26 +88,51 @@ pub struct BenchReport {
     pub n_params: usize,
     pub threads: usize,
     pub runs: usize,
-    /// Best pass of the bandwidth probe, GB/s (10^9 bytes/s).
+    /// Median pass of the bandwidth probe, GB/s (10^9 bytes/s): the roofline's bandwidth.
     pub bandwidth_gbps: f64,
+    /// Best pass, GB/s.
+    pub bandwidth_best_gbps: f64,
     pub bandwidth: Bandwidth,
     pub sgemm: Vec<GemmResult>,
     /// Best GFLOP/s over the sgemm shapes.
     pub sgemm_peak_gflops: f64,
     /// `4 x n_params`: bytes of fp32 weights each decoded token reads (tied LM head once).
     pub weight_bytes_per_token: f64,
-    /// `bandwidth_gbps x 1e9 / weight_bytes_per_token`.
+    /// `bandwidth_gbps x 1e9 / weight_bytes_per_token` (median bandwidth).
     pub roofline_tokens_per_s: f64,
+    /// The same with the best bandwidth pass.
+    pub roofline_best_tokens_per_s: f64,
     /// Median cached decode rate after the first (shortest) prompt length.
     pub cached_tokens_per_s: f64,
     /// Median uncached decode rate after the first prompt length (shorter generation).
     pub uncached_tokens_per_s: f64,
     pub cached_vs_roofline: f64,
+    /// `cached_tokens_per_s / roofline_best_tokens_per_s`.
+    pub cached_vs_roofline_best: f64,
     pub decode: Vec<DecodeRow>,
+    pub memory: Memory,
     pub prefill: Prefill,
     pub prefill_gflops: f64,
     pub prefill_vs_sgemm_peak: f64,
     pub formulas: Formulas,
+}
+
+/// Resident memory of a cached generation against what it must hold.
+#[derive(Debug, Clone, Serialize)]
+pub struct Memory {
+    /// `4 x` the parameters the model stores (the tied LM head once).
+    pub weights_bytes: u64,
+    /// Keys and values allocated by the preallocated caches (room for the whole context).
+    pub kv_cache_bytes: u64,
+    /// Peak resident size of the process while the model was built or loaded.
+    pub peak_rss_build_bytes: Option<u64>,
+    /// Peak resident size during one cached generation (peak reset after the build).
+    pub peak_rss_decode_bytes: Option<u64>,
+    /// `peak_rss_decode_bytes / (weights_bytes + kv_cache_bytes)`.
+    pub peak_rss_decode_vs_needed: Option<f64>,
+    /// The generation it measured: prompt tokens and new tokens.
+    pub prompt_len: usize,
+    pub new_tokens: usize,
 }
 
 /// How the derived numbers are computed (also in the JSON, so it explains itself).
@@ -109,7 +145,7 @@ pub struct Formulas {
 
 const FORMULAS: Formulas = Formulas {
     decode_tokens_per_s: "(new_tokens - 1) / (total_secs - first_token_secs), median of runs",
-    roofline_tokens_per_s: "best bandwidth bytes/s / (4 x n_params), n_params with the tied LM head once",
+    roofline_tokens_per_s: "median bandwidth bytes/s / (4 x n_params), n_params with the tied LM head once; the bandwidth passes are taken at the start and before every cached run",
     prefill_flops: "2 x non-embedding params x T + n_layers x 4 x T^2 x d_model + 2 x d_model x vocab",
 };
 
@@ -168,26 +204,34 @@ pub fn run(args: &BenchArgs) -> DemoResult<()> {
             config.n_params() as f64 / 1e6,
             rayon::current_num_threads()
         ))?;
-        say(format!("Measuring memory bandwidth ({} MiB buffer) and sgemm...", args.bandwidth_mib))?;
+        say(format!(
+            "Measuring peak memory, memory bandwidth ({} MiB buffer, again before every cached run), sgemm, decode and prefill...",
+            args.bandwidth_mib
+        ))?;
     }
-    let bw = bandwidth::measure(args.bandwidth_mib * 1024 * 1024, BANDWIDTH_PASSES);
+    let mut kv = KvGpt::preallocated(model);
+    let steps = (args.runs * (2 * args.prompt_len.0.len() + 1) + 1) as u64;
+    let bar = progress::bar(steps, "runs", args.json);
+    let memory = measure_memory(&mut kv, &config, args, &bar)?;
+
+    bar.set_message("memory bandwidth and sgemm");
+    let mut probe = Probe::new(args.bandwidth_mib * 1024 * 1024);
+    probe.read(BANDWIDTH_PASSES);
     let gemms: Vec<GemmResult> = sgemm::SHAPES.iter().map(|&s| sgemm::measure(s, SGEMM_REPEATS)).collect();
     let sgemm_peak_gflops = stats::max(&gemms.iter().map(|g| g.best_gflops).collect::<Vec<_>>());
     let weight_bytes = flops::weight_bytes_per_token(&config);
-    let roofline = bw.best_gbps * 1e9 / weight_bytes;
 
-    if human {
-        say("Building the model and measuring decode and prefill...")?;
-    }
-    let mut kv = KvGpt::preallocated(model);
-    let steps = (args.runs * (2 * args.prompt_len.0.len() + 1)) as u64;
-    let bar = progress::bar(steps, "runs", args.json);
     let decode = args
         .prompt_len
         .0
         .iter()
-        .map(|&len| measure_decode(&mut kv, &config, args, len, bw.best_gbps, roofline, &bar))
+        .map(|&len| measure_decode(&mut kv, &config, args, len, &mut probe, &bar))
         .collect::<DemoResult<Vec<_>>>()?;
+    let bw = probe.summary();
+    drop(probe); // free the probe's buffer before the prefill
+    let roofline = bw.median_gbps * 1e9 / weight_bytes;
+    let roofline_best = bw.best_gbps * 1e9 / weight_bytes;
+    let decode: Vec<DecodeRow> = decode.into_iter().map(|d| d.with_roofline(&config, bw.median_gbps, roofline)).collect();
     let prefill = measure_prefill(&mut kv, &config, args, &bar)?;
     bar.finish_and_clear();
 
@@ -204,18 +248,22 @@ pub fn run(args: &BenchArgs) -> DemoResult<()> {
         n_params: config.n_params(),
         threads: rayon::current_num_threads(),
         runs: args.runs,
-        bandwidth_gbps: bw.best_gbps,
+        bandwidth_gbps: bw.median_gbps,
+        bandwidth_best_gbps: bw.best_gbps,
         bandwidth: bw,
         sgemm_peak_gflops,
         sgemm: gemms,
         weight_bytes_per_token: weight_bytes,
         roofline_tokens_per_s: roofline,
+        roofline_best_tokens_per_s: roofline_best,
         cached_tokens_per_s: decode[0].cached_tokens_per_s,
         uncached_tokens_per_s: decode[0].uncached_tokens_per_s,
         cached_vs_roofline: decode[0].cached_tokens_per_s / roofline,
+        cached_vs_roofline_best: decode[0].cached_tokens_per_s / roofline_best,
         prefill_gflops: prefill.gflops,
         prefill_vs_sgemm_peak: prefill.gflops / sgemm_peak_gflops,
         decode,
+        memory,
         prefill,
         formulas: FORMULAS,
     };
@@ -227,34 +275,33 @@ pub fn run(args: &BenchArgs) -> DemoResult<()> {
     }
 }
 
-/// Cached and uncached decode after a `prompt_len`-token prompt, `args.runs` times each.
+/// Cached and uncached decode after a `prompt_len`-token prompt, `args.runs` times each, with
+/// bandwidth passes right before every cached run. The roofline columns are filled in later
+/// ([`DecodeRow::with_roofline`]), once every bandwidth pass is in.
 fn measure_decode(
     kv: &mut KvGpt<f32>,
     config: &GptConfig,
     args: &BenchArgs,
     prompt_len: usize,
-    bandwidth_gbps: f64,
-    roofline: f64,
+    probe: &mut Probe,
     bar: &ProgressBar,
 ) -> DemoResult<DecodeRow> {
     let ids = prompt(prompt_len, config.vocab_size, args.seed);
-    let options = |n| GenerateOptions { max_new_tokens: n, sampling: Sampling::GREEDY, seed: args.seed, eos_token_id: None };
     let mut cached = Vec::new();
     let mut first_token = Vec::new();
     let mut uncached = Vec::new();
     for run in 1..=args.runs {
         bar.set_message(format!("prompt {prompt_len}: cached run {run}"));
-        let g = kv.generate(&ids, &options(args.new_tokens), true, |_| Ok(()))?;
+        probe.read(BANDWIDTH_PASSES_PER_RUN);
+        let g = kv.generate(&ids, &greedy(args.new_tokens, args.seed), true, |_| Ok(()))?;
         cached.push(decode_tokens_per_s(&g));
         first_token.push(g.time_to_first_token.as_secs_f64());
         bar.inc(1);
         bar.set_message(format!("prompt {prompt_len}: uncached run {run}"));
-        let g = kv.generate(&ids, &options(args.uncached_new_tokens), false, |_| Ok(()))?;
+        let g = kv.generate(&ids, &greedy(args.uncached_new_tokens, args.seed), false, |_| Ok(()))?;
         uncached.push(decode_tokens_per_s(&g));
         bar.inc(1);
     }
-    let mean_seq = prompt_len + args.new_tokens / 2;
-    let with_cache = bandwidth_gbps * 1e9 / (flops::weight_bytes_per_token(config) + flops::kv_bytes_read(config, mean_seq));
     let (c, u) = (stats::median(&cached), stats::median(&uncached));
     Ok(DecodeRow {
         prompt_len,
@@ -265,9 +312,49 @@ fn measure_decode(
         uncached_new_tokens: args.uncached_new_tokens,
         uncached_tokens_per_s: u,
         uncached_tokens_per_s_runs: uncached,
-        roofline_with_cache_tokens_per_s: with_cache,
-        cached_vs_roofline: c / roofline,
+        roofline_with_cache_tokens_per_s: f64::NAN,
+        cached_vs_roofline: f64::NAN,
         cached_vs_uncached: c / u,
+    })
+}
+
+impl DecodeRow {
+    /// Fill in the roofline columns from the bandwidth (GB/s) and the weights-only roofline.
+    fn with_roofline(mut self, config: &GptConfig, bandwidth_gbps: f64, roofline: f64) -> Self {
+        let mean_seq = self.prompt_len + self.cached_new_tokens / 2;
+        let bytes = flops::weight_bytes_per_token(config) + flops::kv_bytes_read(config, mean_seq);
+        self.roofline_with_cache_tokens_per_s = bandwidth_gbps * 1e9 / bytes;
+        self.cached_vs_roofline = self.cached_tokens_per_s / roofline;
+        self
+    }
+}
+
+/// Greedy decoding of `n` new tokens, EOS ignored (every run generates exactly `n`).
+fn greedy(n: usize, seed: u64) -> GenerateOptions {
+    GenerateOptions { max_new_tokens: n, sampling: Sampling::GREEDY, seed, eos_token_id: None }
+}
+
+/// One cached generation (the longest prompt, `args.new_tokens` new tokens) with the peak
+/// resident size reset first: the memory decoding holds, against weights + KV cache.
+fn measure_memory(kv: &mut KvGpt<f32>, config: &GptConfig, args: &BenchArgs, bar: &ProgressBar) -> DemoResult<Memory> {
+    let prompt_len = args.prompt_len.0.iter().max().copied().unwrap_or(1);
+    bar.set_message(format!("peak memory of a cached generation after {prompt_len} tokens"));
+    let peak_rss_build_bytes = rss::peak_bytes();
+    let reset = rss::reset_peak();
+    let ids = prompt(prompt_len, config.vocab_size, args.seed);
+    kv.generate(&ids, &greedy(args.new_tokens, args.seed), true, |_| Ok(()))?;
+    let peak_rss_decode_bytes = if reset { rss::peak_bytes() } else { None };
+    let weights_bytes = 4 * config.n_params() as u64;
+    let kv_cache_bytes = kv.cache_info().total_allocated_bytes() as u64;
+    bar.inc(1);
+    Ok(Memory {
+        weights_bytes,
+        kv_cache_bytes,
+        peak_rss_build_bytes,
+        peak_rss_decode_bytes,
+        peak_rss_decode_vs_needed: peak_rss_decode_bytes.map(|p| p as f64 / (weights_bytes + kv_cache_bytes) as f64),
+        prompt_len,
+        new_tokens: args.new_tokens,
     })
 }
 
@@ -303,9 +390,9 @@ pub fn table(r: &BenchReport) -> String {
     let bw = &r.bandwidth;
     out += "Machine\n";
     out += &format!(
-        "  memory read bandwidth   {:>8.1} GB/s best, {:.1} GB/s median ({} passes over {} MiB, {} threads)\n",
-        bw.best_gbps,
+        "  memory read bandwidth   {:>8.1} GB/s median, {:.1} GB/s best ({} passes over {} MiB, {} threads)\n",
         bw.median_gbps,
+        bw.best_gbps,
         bw.passes_gbps.len(),
         bw.buffer_bytes / (1024 * 1024),
         bw.threads
@@ -317,11 +404,18 @@ pub fn table(r: &BenchReport) -> String {
     }
     out += &format!("  sgemm peak              {:>8.1} GFLOP/s\n\n", r.sgemm_peak_gflops);
     out += &format!(
-        "Roofline of decode at batch 1: {:.1} GB/s / {:.1} MB of fp32 weights per token = {:.1} tokens/s\n\n",
+        "Roofline of decode at batch 1: {:.1} GB/s (median) / {:.1} MB of fp32 weights per token = {:.1} tokens/s\n",
         r.bandwidth_gbps,
         r.weight_bytes_per_token / 1e6,
         r.roofline_tokens_per_s
     );
+    out += &format!(
+        "  (with the best pass, {:.1} GB/s: {:.1} tokens/s; the bandwidth was read {} times, at the start and before every cached run)\n\n",
+        r.bandwidth_best_gbps,
+        r.roofline_best_tokens_per_s,
+        bw.passes_gbps.len()
+    );
+    out += &memory_lines(&r.memory);
     out += &format!(
         "Decode (greedy; tokens/s after the first token, median of {} runs; uncached over a shorter generation)\n",
         r.runs
@@ -356,12 +450,37 @@ pub fn table(r: &BenchReport) -> String {
     );
     out += &format!("  (FLOPs = {})\n", r.formulas.prefill_flops);
     out += &format!(
-        "\nSummary: cached decode {:.1} tok/s = {:.0}% of the {:.1} tok/s roofline; uncached {:.2} tok/s; prefill {:.0}% of sgemm peak\n",
+        "\nSummary: cached decode {:.1} tok/s = {:.0}% of the {:.1} tok/s roofline ({:.0}% of the best-pass roofline); uncached {:.2} tok/s; prefill {:.0}% of sgemm peak\n",
         r.cached_tokens_per_s,
         100.0 * r.cached_vs_roofline,
         r.roofline_tokens_per_s,
+        100.0 * r.cached_vs_roofline_best,
         r.uncached_tokens_per_s,
         100.0 * r.prefill_vs_sgemm_peak
     );
     out
+}
+
+/// The memory lines of the report.
+fn memory_lines(m: &Memory) -> String {
+    let mb = |b: u64| b as f64 / 1e6;
+    let needed = m.weights_bytes + m.kv_cache_bytes;
+    let mut out = format!(
+        "Memory of a cached generation ({} prompt + {} new tokens): weights {:.1} MB + KV cache {:.1} MB (room for the whole context) = {:.1} MB\n",
+        m.prompt_len,
+        m.new_tokens,
+        mb(m.weights_bytes),
+        mb(m.kv_cache_bytes),
+        mb(needed)
+    );
+    match (m.peak_rss_decode_bytes, m.peak_rss_decode_vs_needed) {
+        (Some(peak), Some(ratio)) => {
+            out += &format!("  peak resident memory while decoding: {:.1} MB = {:.2}x that\n", mb(peak), ratio)
+        }
+        _ => out += "  peak resident memory: not available on this system (needs Linux's /proc/self/status)\n",
+    }
+    if let Some(build) = m.peak_rss_build_bytes {
+        out += &format!("  peak resident memory while building/loading the model: {:.1} MB\n", mb(build));
+    }
+    out + "\n"
 }

@@ -17,7 +17,7 @@
 //! - [`stats`]: medians and bests of repeated measurements;
 //! - [`output`]: writing to stdout without panicking on a closed pipe;
 //! - [`demo_run`]: the demo from start to finish, human or JSON output;
-//! - [`bandwidth`], [`sgemm`], [`flops`], [`bench`]: the `bench` subcommand.
+//! - [`bandwidth`], [`sgemm`], [`flops`], [`rss`], [`bench`]: the `bench` subcommand.
 
 pub mod bandwidth;
 pub mod bench;
@@ -29,6 +29,7 @@ pub mod flops;
 pub mod output;
 pub mod plots;
 pub mod progress;
+pub mod rss;
 pub mod setup;
 pub mod sgemm;
 pub mod stats;
