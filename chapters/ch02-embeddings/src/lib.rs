@@ -14,9 +14,17 @@
 //! the whole sequence and `start_pos` is 0; chapter 8 feeds only the new tokens and passes the
 //! number of tokens already cached.
 
-use ndarray::{Array3, ArrayView2};
 use ndarray_rand::rand::Rng;
-use shared::{init, Embedding, Error, Float, GptConfig, Result};
+use shared::{init, Embedding, Float, GptConfig, Result};
+
+// Each exercise's reference is its own file; its feature swaps in the stub from exercises/
+// (see exercises/info.toml).
+#[cfg_attr(feature = "ex-ch02-1", path = "../exercises/ch02_1_forward.rs")]
+mod forward; // GptEmbeddings::forward
+#[cfg_attr(feature = "ex-ch02-2", path = "../exercises/ch02_2_sinusoidal.rs")]
+mod sinusoidal;
+
+pub use sinusoidal::sinusoidal_positions;
 
 /// Token + learned position embeddings (GPT-2's `wte` and `wpe`).
 #[derive(Debug, Clone)]
@@ -49,35 +57,13 @@ impl<F: Float> GptEmbeddings<F> {
     pub fn context_length(&self) -> usize {
         self.wpe.num_embeddings()
     }
-
-    // ANCHOR: forward
-    /// ids: `[batch, seq]`, the first at absolute position `start_pos`
-    /// -> `[batch, seq, d_model]` = wte[ids] + wpe[start_pos .. start_pos + seq]
-    pub fn forward(&self, ids: ArrayView2<u32>, start_pos: usize) -> Result<Array3<F>> {
-        let (batch, seq) = ids.dim();
-        let end = start_pos + seq;
-        if end > self.context_length() {
-            return Err(Error::ContextOverflow {
-                len: end,
-                context_length: self.context_length(),
-            });
-        }
-        let pos = self.wpe.forward(start_pos..end)?; // [seq, d_model]
-        let d_model = pos.ncols();
-        let mut x = Array3::zeros((batch, seq, d_model));
-        for (ids_b, mut x_b) in ids.outer_iter().zip(x.outer_iter_mut()) {
-            let tok = self.wte.forward(ids_b.iter().map(|&id| id as usize))?; // [seq, d_model]
-            x_b.assign(&(tok + &pos));
-        }
-        Ok(x)
-    }
-    // ANCHOR_END: forward
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use ndarray::{array, Array2, Axis};
+    use shared::Error;
 
     fn tiny() -> GptEmbeddings<f64> {
         GptEmbeddings {

@@ -1,36 +1,15 @@
 //! Splitting the model width into heads and merging it back.
+//!
+//! Each function is its own file so the chapter's exercises can swap in a stub
+//! (`--features ex-ch03-1`, `ex-ch03-2`; see `exercises/info.toml`).
 
-use ndarray::{Array3, Array4, ArrayView2, ArrayView4};
-use shared::Float;
+#[cfg_attr(feature = "ex-ch03-1", path = "../exercises/ch03_1_split_heads.rs")]
+mod split;
+#[cfg_attr(feature = "ex-ch03-2", path = "../exercises/ch03_2_merge_heads.rs")]
+mod merge;
 
-// ANCHOR: split_heads
-/// x: `[batch * seq, n_heads * head_dim]` (rows in batch-major order)
-/// -> `[batch, n_heads, seq, head_dim]`
-pub fn split_heads<F: Float>(x: ArrayView2<F>, batch: usize, n_heads: usize) -> Array4<F> {
-    let (rows, width) = x.dim();
-    let (seq, head_dim) = (rows / batch, width / n_heads);
-    let x = x
-        .as_standard_layout() // a column slice of the fused qkv is not contiguous
-        .into_owned()
-        .into_shape_with_order((batch, seq, n_heads, head_dim)) // [batch, seq, n_heads, head_dim]
-        .expect("rows and width divide");
-    x.permuted_axes([0, 2, 1, 3]) // [batch, n_heads, seq, head_dim]
-        .as_standard_layout()
-        .into_owned()
-}
-// ANCHOR_END: split_heads
-
-// ANCHOR: merge_heads
-/// x: `[batch, n_heads, seq, head_dim]` -> `[batch, seq, n_heads * head_dim]`
-pub fn merge_heads<F: Float>(x: ArrayView4<F>) -> Array3<F> {
-    let (batch, n_heads, seq, head_dim) = x.dim();
-    x.permuted_axes([0, 2, 1, 3]) // [batch, seq, n_heads, head_dim]
-        .as_standard_layout()
-        .into_owned()
-        .into_shape_with_order((batch, seq, n_heads * head_dim))
-        .expect("contiguous")
-}
-// ANCHOR_END: merge_heads
+pub use merge::merge_heads;
+pub use split::split_heads;
 
 #[cfg(test)]
 mod tests {
