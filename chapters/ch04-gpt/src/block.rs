@@ -2,8 +2,11 @@
 
 use crate::attention::Attention;
 use crate::mlp::Mlp;
-use ndarray::Array3;
-use shared::{Float, LayerNorm, Result};
+use shared::{Float, LayerNorm};
+
+// Exercise ch04-1 (the block's forward pass): `--features ex-ch04-1` swaps in the learner's stub.
+#[cfg_attr(feature = "ex-ch04-1", path = "../exercises/ch04_1_block_forward.rs")]
+mod forward;
 
 /// `x = x + attn(ln_1(x)); x = x + mlp(ln_2(x))`, generic over the attention layer.
 #[derive(Debug, Clone)]
@@ -15,24 +18,6 @@ pub struct Block<F, A> {
 }
 
 impl<F: Float, A: Attention<F>> Block<F, A> {
-    // ANCHOR: forward
-    /// x: `[batch, seq, d_model]` -> `[batch, seq, d_model]`
-    pub fn forward(&mut self, x: Array3<F>, use_cache: bool) -> Result<Array3<F>> {
-        let (batch, seq, d_model) = x.dim();
-        let mut x = x.into_shape_with_order((batch * seq, d_model)).expect("contiguous"); // [n, d]
-
-        let h = self.ln_1.forward(x.view()); // [n, d]
-        let h = h.into_shape_with_order((batch, seq, d_model)).expect("contiguous");
-        let a = self.attn.forward(h.view(), use_cache)?; // [batch, seq, d]
-        x += &a.into_shape_with_order((batch * seq, d_model)).expect("contiguous"); // residual
-
-        let h = self.ln_2.forward(x.view()); // [n, d]
-        x += &self.mlp.forward(h.view())?; // residual
-
-        Ok(x.into_shape_with_order((batch, seq, d_model)).expect("contiguous"))
-    }
-    // ANCHOR_END: forward
-
     /// The same block with its attention replaced (how chapter 8 adds a cache).
     pub fn map_attention<B>(self, f: impl FnOnce(A) -> B) -> Block<F, B> {
         Block {

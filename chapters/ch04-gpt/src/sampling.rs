@@ -4,6 +4,11 @@ use ndarray::ArrayView1;
 use ndarray_rand::rand::Rng;
 use shared::{Error, Float, Result};
 
+// Exercise ch04-2 (top-k and top-p): `--features ex-ch04-2` swaps in the learner's stub.
+#[cfg_attr(feature = "ex-ch04-2", path = "../exercises/ch04_2_top_k_top_p.rs")]
+mod filters;
+pub use filters::{keep_top_k, keep_top_p};
+
 /// How to pick the next token. `temperature = 0` means greedy (always the most likely token).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sampling {
@@ -53,33 +58,11 @@ pub fn sample<F: Float, R: Rng>(logits: ArrayView1<F>, sampling: &Sampling, rng:
     // temperature: < 1 sharpens the distribution, > 1 flattens it
     let mut scaled: Vec<f64> = logits.iter().map(|&x| x / sampling.temperature).collect();
     if let Some(k) = sampling.top_k {
-        // keep every token at least as likely as the k-th most likely one
-        let mut sorted = scaled.clone();
-        sorted.sort_by(|a, b| b.total_cmp(a));
-        let kth = sorted[k.min(sorted.len()) - 1];
-        scaled.iter_mut().filter(|x| **x < kth).for_each(|x| *x = f64::NEG_INFINITY);
+        keep_top_k(&mut scaled, k); // the others become -inf: probability 0 after the softmax
     }
     let mut probs = softmax(&scaled);
     if let Some(p) = sampling.top_p {
-        // nucleus: most likely first, keep until the kept mass reaches p (at least one token)
-        let mut order: Vec<usize> = (0..probs.len()).collect();
-        order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
-        let mut mass = 0.0;
-        let mut keep = vec![false; probs.len()];
-        for &i in &order {
-            keep[i] = true;
-            mass += probs[i];
-            if mass >= p {
-                break;
-            }
-        }
-        for (pr, k) in probs.iter_mut().zip(&keep) {
-            if !k {
-                *pr = 0.0;
-            }
-        }
-        let total: f64 = probs.iter().sum();
-        probs.iter_mut().for_each(|x| *x /= total);
+        keep_top_p(&mut probs, p); // nucleus: the others become 0, the kept ones sum to 1
     }
     // draw u in [0, 1) and walk the cumulative distribution
     let u: f64 = rng.random();

@@ -6,6 +6,10 @@ use ch04_gpt::Attention;
 use ndarray::{Array3, ArrayView3};
 use shared::{Float, Result};
 
+// Exercise ch08-2 (append, then attend over the cache): `--features ex-ch08-2` swaps in the stub.
+#[cfg_attr(feature = "ex-ch08-2", path = "../exercises/ch08_2_attend_with_cache.rs")]
+mod with_cache;
+
 // ANCHOR: struct
 /// The same weights as [`MultiHeadAttention`], plus `cache`: the keys and values of every
 /// position seen so far. The cache is state, not weights: nothing that loads or saves weights
@@ -34,10 +38,7 @@ impl<F: Float> Attention<F> for CachedAttention<F> {
         if !use_cache {
             return self.attn.attend(q.view(), k.view(), v.view()); // chapter 3, unchanged
         }
-        self.cache.append(k.view(), v.view())?; // NEW: keep this chunk's keys and values
-        // NEW: attend over everything cached, [b, n_kv_heads, len, hd]; the causal mask inside
-        // `attend` is offset by `len - t`, the number of positions cached before this chunk
-        self.attn.attend(q.view(), self.cache.keys(), self.cache.values())
+        self.attend_with_cache(q.view(), k.view(), v.view()) // NEW (below)
     }
 
     fn reset_cache(&mut self) {

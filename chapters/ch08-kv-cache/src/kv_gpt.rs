@@ -4,9 +4,15 @@ use crate::cached_attention::CachedAttention;
 use crate::inspect::CacheInfo;
 use crate::kv_cache::CacheStorage;
 use ch03_attention::MultiHeadAttention;
-use ch04_gpt::{generate, GenerateOptions, Generation, Gpt, NextToken};
-use ndarray::{Array1, Array2, Array3, ArrayView2, Axis};
+use ch04_gpt::{generate, GenerateOptions, Generation, Gpt};
 use shared::{Error, Float, Result};
+
+// Exercise ch08-3 (`current_pos`: positions of new tokens, reset): `--features ex-ch08-3`
+// swaps in the learner's stub; likewise exercise ch08-4 (feed only the tokens not yet cached).
+#[cfg_attr(feature = "ex-ch08-3", path = "../exercises/ch08_3_position.rs")]
+mod position;
+#[cfg_attr(feature = "ex-ch08-4", path = "../exercises/ch08_4_next_token.rs")]
+mod next_token;
 
 // ANCHOR: struct
 /// Chapter 4's [`Gpt`] with [`CachedAttention`] in every block, and `current_pos`: how many
@@ -36,36 +42,8 @@ impl<F: Float> KvGpt<F> {
         Self::new(model, CacheStorage::Preallocated { capacity })
     }
 
-    // ANCHOR: forward
-    /// ids: `[batch, t]` -> logits `[batch, t, vocab_size]`.
-    ///
-    /// With `use_cache`, `ids` are the next `t` tokens after the `current_pos` already cached:
-    /// they get positions `current_pos..current_pos + t`, their keys and values join the cache,
-    /// and `current_pos` advances. Without it, `ids` is a whole sequence and the cache is
-    /// neither read nor written.
-    pub fn forward(&mut self, ids: ArrayView2<u32>, use_cache: bool) -> Result<Array3<F>> {
-        if !use_cache {
-            return self.model.forward(ids, 0, false);
-        }
-        self.check_fits(ids.ncols())?;
-        let logits = self.model.forward(ids, self.current_pos, true)?;
-        self.current_pos += ids.ncols();
-        Ok(logits)
-    }
-    // ANCHOR_END: forward
-
-    /// Like [`forward`](Self::forward), logits of the last position only: `[batch, vocab_size]`.
-    pub fn forward_last(&mut self, ids: ArrayView2<u32>, use_cache: bool) -> Result<Array2<F>> {
-        if !use_cache {
-            return self.model.forward_last(ids, 0, false);
-        }
-        self.check_fits(ids.ncols())?;
-        let logits = self.model.forward_last(ids, self.current_pos, true)?;
-        self.current_pos += ids.ncols();
-        Ok(logits)
-    }
-
     /// Refuse, before touching any cache, a chunk that would run past the context.
+    #[cfg_attr(feature = "ex-ch08-3", allow(dead_code))] // the stub of exercise ch08-3 does not call it yet
     fn check_fits(&self, t: usize) -> Result<()> {
         let end = self.current_pos + t;
         if end > self.model.config.context_length {
@@ -76,14 +54,6 @@ impl<F: Float> KvGpt<F> {
         }
         Ok(())
     }
-
-    // ANCHOR: reset
-    /// Empty every layer's cache and start positions at 0 again.
-    pub fn reset_kv_cache(&mut self) {
-        self.model.reset_kv_cache();
-        self.current_pos = 0;
-    }
-    // ANCHOR_END: reset
 
     // ANCHOR: generate
     /// Chapter 4's generation loop, with or without the cache: same options, same tokens.
@@ -112,35 +82,3 @@ impl<F: Float> KvGpt<F> {
         self.model.blocks.iter().map(|b| b.attn.cache.bytes_copied).sum()
     }
 }
-
-// ANCHOR: next_token
-/// Cached decoding: feed only the tokens the caches have not seen.
-impl<F: Float> NextToken<F> for KvGpt<F> {
-    fn next_logits(&mut self, tokens: &[u32]) -> Result<Array1<F>> {
-        if tokens.len() <= self.current_pos {
-            return Err(Error::InvalidArgument(format!(
-                "{} tokens given but {} are already cached: call reset_kv_cache() for a new prompt",
-                tokens.len(),
-                self.current_pos
-            )));
-        }
-        let new = &tokens[self.current_pos..]; // the whole prompt first, then one token a step
-        let chunk = self.prefill_chunk.unwrap_or(new.len()).max(1);
-        let mut last = None;
-        for piece in new.chunks(chunk) {
-            let ids = ArrayView2::from_shape((1, piece.len()), piece).expect("one row"); // [1, t]
-            last = Some(self.forward_last(ids, true)?); // [1, vocab]
-        }
-        Ok(last.expect("at least one new token").index_axis_move(Axis(0), 0))
-    }
-
-    fn start(&mut self) -> Result<()> {
-        self.reset_kv_cache(); // a new prompt never sees the last one's keys and values
-        Ok(())
-    }
-
-    fn context_length(&self) -> usize {
-        self.model.config.context_length
-    }
-}
-// ANCHOR_END: next_token
