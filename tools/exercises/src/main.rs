@@ -1,0 +1,320 @@
+//! The exercise runner (rustlings-style) of the chapters' exercises.
+//!
+//! Each exercise is a stub file in `chapters/chNN-*/exercises/` that replaces one reference
+//! module of the chapter crate when the cargo feature `ex-chNN-K` is on. This binary lists
+//! them, shows hints, checks the learner's stubs, and (`dev-check`, for CI) proves that every
+//! committed stub compiles and fails its tests while the reference code passes them.
+
+mod cargo_test;
+mod error;
+mod info;
+
+use cargo_test::{Failure, Outcome, TestRun};
+use clap::{Parser, Subcommand};
+use error::{Error, Result};
+use info::Exercise;
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+const ABOUT: &str = "The chapters' exercises: fill in a stub, check it, ask for a hint.";
+
+const LONG_ABOUT: &str = "\
+The chapters' exercises: fill in a stub, check it, ask for a hint.
+
+Each exercise is a file chapters/chNN-*/exercises/chNN_K_*.rs with a todo!() to replace. The
+cargo feature ex-chNN-K builds the chapter with that file instead of the reference solution,
+so `check` runs the exercise's tests (tests/exercises.rs) against your code. A plain
+`cargo test` always tests the reference solution.
+
+Typical session:
+  cargo run -p exercises -- list            what there is, and which stubs you have edited
+  cargo run -p exercises -- check ch08-1    test one exercise (or `check ch08`, or `check`)
+  cargo run -p exercises -- hint ch08-1     stuck? a hint
+
+Restore a stub: git checkout -- <stub file>";
+
+#[derive(Parser)]
+#[command(name = "exercises", about = ABOUT, long_about = LONG_ABOUT)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Every exercise: id, status (todo: the stub still has its todo!(); edited), title, stub file.
+    List,
+    /// Show the hint of one exercise, e.g. `hint ch08-2`.
+    Hint {
+        /// The exercise id, e.g. ch08-2.
+        id: String,
+    },
+    /// Test your stubs: one exercise (`check ch08-2`), a chapter (`check ch08`) or all (`check`).
+    Check {
+        /// An exercise id (ch08-2) or a chapter (ch08); none: every exercise.
+        target: Option<String>,
+    },
+    /// For maintainers and CI: every stub compiles, fails its tests, and the reference passes them.
+    DevCheck,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = info::workspace_root().and_then(|root| {
+        let exercises = info::discover(&root)?;
+        match cli.command {
+            Command::List => list(&exercises),
+            Command::Hint { id } => hint(&exercises, &id),
+            Command::Check { target } => check(&root, &select(&exercises, target.as_deref())?),
+            Command::DevCheck => dev_check(&root, &exercises),
+        }
+    });
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The exercises named by `target`: an id, a chapter, or (None) all of them.
+fn select(exercises: &[Exercise], target: Option<&str>) -> Result<Vec<Exercise>> {
+    let chosen: Vec<Exercise> = match target {
+        None => exercises.to_vec(),
+        Some(t) => exercises.iter().filter(|e| e.id == t || e.chapter() == t).cloned().collect(),
+    };
+    if chosen.is_empty() {
+        return Err(unknown(exercises, target.unwrap_or("")));
+    }
+    Ok(chosen)
+}
+
+fn unknown(exercises: &[Exercise], given: &str) -> Error {
+    let known: Vec<&str> = exercises.iter().map(|e| e.id.as_str()).collect();
+    let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+    Error::Unknown { given: given.to_string(), known }
+}
+
+// ---------------------------------------------------------------------------------- list, hint
+
+fn list(exercises: &[Exercise]) -> Result<bool> {
+    let rows: Vec<Vec<String>> = exercises
+        .iter()
+        .map(|e| {
+            let status = if stub_has_todo(&e.stub) { "todo" } else { "edited" };
+            vec![e.id.clone(), status.into(), e.title.clone(), e.stub.display().to_string()]
+        })
+        .collect();
+    print_table(&["id", "status", "title", "stub (the file to edit)"], &rows);
+    println!();
+    println!("status: todo = the stub still has its todo!(); edited = it does not (`check` gives the verdict).");
+    println!("next: `cargo run -p exercises -- check <id>`, `cargo run -p exercises -- hint <id>`.");
+    Ok(true)
+}
+
+fn stub_has_todo(stub: &Path) -> bool {
+    std::fs::read_to_string(stub).map_or(false, |text| text.contains("todo!("))
+}
+
+fn hint(exercises: &[Exercise], id: &str) -> Result<bool> {
+    let e = exercises.iter().find(|e| e.id == id).ok_or_else(|| unknown(exercises, id))?;
+    println!("{} {}: hint", e.id, e.title);
+    println!();
+    println!("{}", e.hint);
+    println!();
+    println!("stub: {}   solution: {} (and the book's listing)", e.stub.display(), e.reference.display());
+    Ok(true)
+}
+
+// --------------------------------------------------------------------------------------- check
+
+fn check(root: &Path, exercises: &[Exercise]) -> Result<bool> {
+    let mut passed = 0;
+    for e in exercises {
+        print!("{} {} ... ", e.id, e.title);
+        std::io::stdout().flush().ok();
+        let (command, run) = cargo_test::run(root, &e.crate_name, Some(&e.feature), Some(&e.test_filter))?;
+        let tests: Vec<&(String, Outcome)> = run.matching(&e.test_filter).collect();
+        if !run.ran {
+            println!("FAIL: the chapter does not compile with this stub");
+            for line in run.compile_errors.iter().take(12) {
+                println!("    {line}");
+            }
+            println!("    (all of it: {command})");
+        } else if tests.is_empty() {
+            return Err(no_tests(e, command));
+        } else if tests.iter().all(|(_, o)| *o != Outcome::Failed) {
+            println!("PASS ({} tests)", tests.len());
+            passed += 1;
+            continue;
+        } else {
+            let mut failed: Vec<&str> = tests.iter().filter(|(_, o)| *o == Outcome::Failed).map(|(n, _)| n.as_str()).collect();
+            failed.sort();
+            println!("FAIL ({} of {} tests)", failed.len(), tests.len());
+            print_failures(&failed, &run);
+        }
+        println!("  -> edit {}; `cargo run -p exercises -- hint {}` for a hint", e.stub.display(), e.id);
+    }
+    println!();
+    if passed == exercises.len() {
+        println!("{passed} of {} exercises pass.", exercises.len());
+    } else {
+        println!("{passed} of {} exercises pass; edit the stubs named above and check again.", exercises.len());
+    }
+    Ok(passed == exercises.len())
+}
+
+/// The failed tests, grouped by panic: a `todo!()` fails every test with the same message.
+fn print_failures(failed: &[&str], run: &TestRun) {
+    let none = Failure::default();
+    let mut groups: Vec<(&Failure, Vec<&str>)> = vec![];
+    for &name in failed {
+        let failure = run.failures.get(name).unwrap_or(&none);
+        match groups.iter_mut().find(|(f, _)| *f == failure) {
+            Some((_, names)) => names.push(name),
+            None => groups.push((failure, vec![name])),
+        }
+    }
+    for (failure, names) in groups {
+        for name in names {
+            println!("  - {name}");
+        }
+        for line in failure.message.iter().take(4) {
+            println!("      {}", shorten(line, 300));
+        }
+        if let Some(loc) = &failure.location {
+            println!("      at {loc}");
+        }
+    }
+}
+
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        format!("{}...", s.chars().take(max).collect::<String>())
+    }
+}
+
+fn no_tests(e: &Exercise, command: String) -> Error {
+    Error::NoTests { command, filter: e.test_filter.clone(), info: e.chapter_dir.join("exercises/info.toml") }
+}
+
+// ----------------------------------------------------------------------------------- dev-check
+
+/// What rustlings' `dev check` proves, for every exercise: with its feature the crate compiles,
+/// its tests fail on the committed stub, and they pass on the reference (no feature). The
+/// reference runs once per chapter; each stub runs with only its own feature.
+fn dev_check(root: &Path, exercises: &[Exercise]) -> Result<bool> {
+    let mut rows = vec![];
+    let mut problems: Vec<String> = vec![];
+    let mut crates: Vec<&str> = exercises.iter().map(|e| e.crate_name.as_str()).collect();
+    crates.dedup();
+    for crate_name in crates {
+        let chapter: Vec<&Exercise> = exercises.iter().filter(|e| e.crate_name == crate_name).collect();
+        problems.extend(feature_problems(root, &chapter)?);
+        eprintln!("dev-check: {crate_name}: the reference solution");
+        let (ref_command, reference) = cargo_test::run(root, crate_name, None, None)?;
+        for e in chapter {
+            eprintln!("dev-check: {crate_name}: the stub of {}", e.id);
+            let (stub_command, stub) = cargo_test::run(root, crate_name, Some(&e.feature), Some(&e.test_filter))?;
+            let (compiles, fails) = stub_verdict(e, &stub, &stub_command, &mut problems);
+            let passes = reference_verdict(e, &reference, &ref_command, &mut problems);
+            rows.push(vec![e.id.clone(), e.title.clone(), compiles, fails, passes]);
+        }
+    }
+    print_table(&["id", "title", "stub compiles", "fails on stub", "passes on solution"], &rows);
+    if problems.is_empty() {
+        println!("\nall {} exercises: the stub compiles and fails its tests, the solution passes them.", rows.len());
+        return Ok(true);
+    }
+    println!("\nproblems:");
+    for p in &problems {
+        println!("  - {p}");
+    }
+    Ok(false)
+}
+
+/// "stub compiles" and "fails on stub" cells: every test of the exercise must fail on the stub.
+fn stub_verdict(e: &Exercise, run: &TestRun, command: &str, problems: &mut Vec<String>) -> (String, String) {
+    if !run.ran {
+        let first = run.compile_errors.first().cloned().unwrap_or_else(|| "no error line captured".into());
+        problems.push(format!("{}: the stub does not compile ({command}): {first}", e.id));
+        return ("NO".into(), "-".into());
+    }
+    let tests: Vec<&(String, Outcome)> = run.matching(&e.test_filter).collect();
+    if tests.is_empty() {
+        problems.push(format!("{}: no test matches `{}` ({command})", e.id, e.test_filter));
+        return ("yes".into(), "NO: 0 tests".into());
+    }
+    let not_failing: Vec<&str> = tests.iter().filter(|(_, o)| *o != Outcome::Failed).map(|(n, _)| n.as_str()).collect();
+    if !not_failing.is_empty() {
+        problems.push(format!("{}: these tests do not fail on the stub: {}", e.id, not_failing.join(", ")));
+        return ("yes".into(), format!("NO: {} of {} pass", not_failing.len(), tests.len()));
+    }
+    ("yes".into(), format!("yes ({}/{} fail)", tests.len(), tests.len()))
+}
+
+/// "passes on solution" cell: every test of the exercise passes without the feature.
+fn reference_verdict(e: &Exercise, run: &TestRun, command: &str, problems: &mut Vec<String>) -> String {
+    if !run.ran {
+        problems.push(format!("{}: the reference does not compile ({command})", e.id));
+        return "NO: build".into();
+    }
+    let tests: Vec<&(String, Outcome)> = run.matching(&e.test_filter).collect();
+    if tests.is_empty() {
+        problems.push(format!("{}: no test matches `{}` ({command})", e.id, e.test_filter));
+        return "NO: 0 tests".into();
+    }
+    let failing: Vec<&str> = tests.iter().filter(|(_, o)| *o != Outcome::Passed).map(|(n, _)| n.as_str()).collect();
+    if !failing.is_empty() {
+        problems.push(format!("{}: these tests do not pass on the reference: {}", e.id, failing.join(", ")));
+        return format!("NO: {} of {} fail", failing.len(), tests.len());
+    }
+    format!("yes ({}/{} pass)", tests.len(), tests.len())
+}
+
+/// Each exercise's feature exists and the chapter's `exercises` feature turns it on.
+fn feature_problems(root: &Path, chapter: &[&Exercise]) -> Result<Vec<String>> {
+    let Some(first) = chapter.first() else { return Ok(vec![]) };
+    let features = info::features(root, &first.chapter_dir)?;
+    let all = features.iter().find(|(name, _)| name == "exercises").map(|(_, on)| on.clone());
+    let mut problems = vec![];
+    for e in chapter {
+        let manifest = e.chapter_dir.join("Cargo.toml");
+        if !features.iter().any(|(name, _)| *name == e.feature) {
+            problems.push(format!("{}: {} has no feature `{}`", e.id, manifest.display(), e.feature));
+        }
+        match &all {
+            None => problems.push(format!("{}: {} has no `exercises` feature", e.id, manifest.display())),
+            Some(on) if !on.contains(&e.feature) => {
+                problems.push(format!("{}: the `exercises` feature of {} does not enable `{}`", e.id, manifest.display(), e.feature))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(problems)
+}
+
+// --------------------------------------------------------------------------------------- table
+
+fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("{}", padded.join(" | ").trim_end());
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    println!("{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-|-"));
+    for row in rows {
+        line(row.clone());
+    }
+}
