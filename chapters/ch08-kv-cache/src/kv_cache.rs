@@ -3,9 +3,11 @@
 use ndarray::{concatenate, s, Array4, ArrayView4, Axis};
 use shared::{Error, Float, Result};
 
+// ANCHOR: exercise_swap
 // Exercise ch08-1 (the write at the pointer): `--features ex-ch08-1` swaps in the learner's stub.
 #[cfg_attr(feature = "ex-ch08-1", path = "../exercises/ch08_1_append.rs")]
 mod append;
+// ANCHOR_END: exercise_swap
 
 /// How a [`KvCache`] stores its keys and values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
