@@ -8,10 +8,9 @@
 //!
 //! `is_printable(b)` (in the parent module, `super::is_printable`) tells the two kinds apart.
 //!
-//! Check your work: `cargo run -p exercises -- check ch01` or
-//! `cargo test -p ch01-tokenizer --features ex-ch01-1 --test exercises -- ch01_1_`
-//! Stuck? `cargo run -p exercises -- hint ch01-1`
-#![allow(unused_variables, unused_imports)]
+//! With `--features ex-ch01-1` this file replaces `src/byte_level/to_char.rs`.
+//! Check it: `cargo run -p exercises -- check ch01-1`. Stuck: `cargo run -p exercises -- hint ch01-1`.
+#![allow(unused_variables, unused_imports)] // nothing is used yet: delete this line when done
 
 use super::is_printable;
 

@@ -6,10 +6,9 @@
 //! yet in `self.pending`, and `self.emitted` counts how many bytes of `decode(pending)` it has
 //! already handed out.
 //!
-//! Check your work: `cargo run -p exercises -- check ch01` or
-//! `cargo test -p ch01-tokenizer --features ex-ch01-2 --test exercises -- ch01_2_`
-//! Stuck? `cargo run -p exercises -- hint ch01-2`
-#![allow(unused_variables, unused_imports)]
+//! With `--features ex-ch01-2` this file replaces `src/stream/push.rs`.
+//! Check it: `cargo run -p exercises -- check ch01-2`. Stuck: `cargo run -p exercises -- hint ch01-2`.
+#![allow(unused_variables, unused_imports)] // nothing is used yet: delete this line when done
 
 use super::{StreamDecoder, REPLACEMENT};
 use crate::error::Result;

@@ -4,10 +4,9 @@
 //! position it stands at, `wpe[p]`. The first id of `ids` stands at position `start_pos`
 //! (0 without a cache; chapter 8 passes the number of tokens already cached).
 //!
-//! Check your work: `cargo run -p exercises -- check ch02` or
-//! `cargo test -p ch02-embeddings --features ex-ch02-1 --test exercises -- ch02_1_`
-//! Stuck? `cargo run -p exercises -- hint ch02-1`
-#![allow(unused_variables, unused_imports)]
+//! With `--features ex-ch02-1` this file replaces `src/forward.rs`.
+//! Check it: `cargo run -p exercises -- check ch02-1`. Stuck: `cargo run -p exercises -- hint ch02-1`.
+#![allow(unused_variables, unused_imports)] // nothing is used yet: delete this line when done
 
 use crate::GptEmbeddings;
 use ndarray::{Array3, ArrayView2};

@@ -4,10 +4,9 @@
 //! columns hold the sine and cosine of the position at a frequency that falls from 1 (the first
 //! pair) to about 1/10000 (the last). Near positions get similar vectors, far ones less so.
 //!
-//! Check your work: `cargo run -p exercises -- check ch02` or
-//! `cargo test -p ch02-embeddings --features ex-ch02-2 --test exercises -- ch02_2_`
-//! Stuck? `cargo run -p exercises -- hint ch02-2`
-#![allow(unused_variables, unused_imports)]
+//! With `--features ex-ch02-2` this file replaces `src/sinusoidal.rs`.
+//! Check it: `cargo run -p exercises -- check ch02-2`. Stuck: `cargo run -p exercises -- hint ch02-2`.
+#![allow(unused_variables, unused_imports)] // nothing is used yet: delete this line when done
 
 use ndarray::Array2;
 use shared::Float;

@@ -5,10 +5,9 @@
 //! and so on. Attention runs on each head separately, so we want one `[seq, head_dim]` matrix
 //! per (batch, head).
 //!
-//! Check your work: `cargo run -p exercises -- check ch03` or
-//! `cargo test -p ch03-attention --features ex-ch03-1 --test exercises -- ch03_1_`
-//! Stuck? `cargo run -p exercises -- hint ch03-1`
-#![allow(unused_variables, unused_imports)]
+//! With `--features ex-ch03-1` this file replaces `src/heads/split.rs`.
+//! Check it: `cargo run -p exercises -- check ch03-1`. Stuck: `cargo run -p exercises -- hint ch03-1`.
+#![allow(unused_variables, unused_imports)] // nothing is used yet: delete this line when done
 
 use ndarray::{Array4, ArrayView2};
 use shared::Float;

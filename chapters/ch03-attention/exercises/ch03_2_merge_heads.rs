@@ -4,10 +4,9 @@
 //! projection `c_proj` wants each token's heads side by side again: head 0's `head_dim` values,
 //! then head 1's, and so on, one row per token. This is the inverse of `split_heads`.
 //!
-//! Check your work: `cargo run -p exercises -- check ch03` or
-//! `cargo test -p ch03-attention --features ex-ch03-2 --test exercises -- ch03_2_`
-//! Stuck? `cargo run -p exercises -- hint ch03-2`
-#![allow(unused_variables, unused_imports)]
+//! With `--features ex-ch03-2` this file replaces `src/heads/merge.rs`.
+//! Check it: `cargo run -p exercises -- check ch03-2`. Stuck: `cargo run -p exercises -- hint ch03-2`.
+#![allow(unused_variables, unused_imports)] // nothing is used yet: delete this line when done
 
 use ndarray::{Array3, ArrayView4};
 use shared::Float;
