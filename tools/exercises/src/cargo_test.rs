@@ -130,7 +130,7 @@ pub fn compile_errors(stderr: &str) -> Vec<String> {
         if is_error && !is_summary {
             out.push(line.to_string());
             if let Some(loc) = lines.get(i + 1).filter(|l| l.trim_start().starts_with("--> ")) {
-                out.push(format!("  {}", loc.trim()));
+                out.push(format!("  {}", loc.trim().replace("/src/../", "/")));
             }
         }
     }

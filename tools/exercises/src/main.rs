@@ -32,7 +32,10 @@ Typical session:
   cargo run -p exercises -- check ch08-1    test one exercise (or `check ch08`, or `check`)
   cargo run -p exercises -- hint ch08-1     stuck? a hint
 
-Restore a stub: git checkout -- <stub file>";
+Restore a stub: git checkout -- <stub file>
+
+For authors and CI, `dev-check` proves for every exercise that the stub compiles, that its
+tests fail on the committed stub, and that they pass on the reference solution.";
 
 #[derive(Parser)]
 #[command(name = "exercises", about = ABOUT, long_about = LONG_ABOUT)]
@@ -56,7 +59,10 @@ enum Command {
         target: Option<String>,
     },
     /// For maintainers and CI: every stub compiles, fails its tests, and the reference passes them.
-    DevCheck,
+    DevCheck {
+        /// An exercise id (ch08-2) or a chapter (ch08); none: every exercise.
+        target: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -67,7 +73,7 @@ fn main() -> ExitCode {
             Command::List => list(&exercises),
             Command::Hint { id } => hint(&exercises, &id),
             Command::Check { target } => check(&root, &select(&exercises, target.as_deref())?),
-            Command::DevCheck => dev_check(&root, &exercises),
+            Command::DevCheck { target } => dev_check(&root, &select(&exercises, target.as_deref())?),
         }
     });
     match outcome {
