@@ -19,6 +19,7 @@ pub mod init;
 pub mod layer_norm;
 pub mod linear;
 pub mod mask;
+pub mod parallel;
 pub mod softmax;
 
 pub use activation::gelu;
@@ -30,6 +31,7 @@ pub use float::Float;
 pub use layer_norm::LayerNorm;
 pub use linear::{linear, Linear};
 pub use mask::causal_mask;
+pub use parallel::on_worker_thread;
 pub use matmul::matmul_t;
 pub use softmax::softmax_rows;
 

@@ -62,13 +62,16 @@ impl<F: Float> KvGpt<F> {
         prompt: &[u32],
         options: &GenerateOptions,
         use_cache: bool,
-        on_token: impl FnMut(u32) -> Result<()>,
+        on_token: impl FnMut(u32) -> Result<()> + Send,
     ) -> Result<Generation> {
-        if use_cache {
-            generate(self, prompt, options, on_token) // feeds only new tokens (below)
-        } else {
-            generate(&mut self.model, prompt, options, on_token) // chapter 4: whole sequence each step
-        }
+        // the whole loop runs on a rayon worker, so each matrix x vector splits in place
+        shared::on_worker_thread(|| {
+            if use_cache {
+                generate(self, prompt, options, on_token) // feeds only new tokens (below)
+            } else {
+                generate(&mut self.model, prompt, options, on_token) // chapter 4: whole sequence each step
+            }
+        })
     }
     // ANCHOR_END: generate
 
