@@ -19,7 +19,10 @@ Needs torch and transformers (`pip install -r tools/requirements-fixtures.txt`) 
 4. Prints both side by side with the ratios, and how busy the machine was (other processes'
    CPU use while PyTorch ran, in cores: 0 = clean run).
 
-Runs are sequential, never concurrent; the medians of --runs are reported.
+Runs are sequential, never concurrent. The machine may be shared and its memory bandwidth can
+change from one minute to the next, so the two sides alternate: --rounds times, this project's
+bench (one run of each measurement) then PyTorch (the same). Each figure is the median over the
+rounds, and each ratio the median of the per-round ratios (measured minutes apart, not more).
 """
 import argparse
 import json
@@ -32,7 +35,8 @@ import time
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--config", choices=["124m", "small"], default="124m")
-ap.add_argument("--runs", type=int, default=3, help="repetitions of every measurement (median reported)")
+ap.add_argument("--rounds", type=int, default=3, help="alternations of this project's bench and PyTorch (medians reported)")
+ap.add_argument("--runs", type=int, default=1, help="repetitions of every measurement within a round")
 ap.add_argument("--new-tokens", type=int, default=200, help="cached decode length")
 ap.add_argument("--uncached-new-tokens", type=int, default=10, help="uncached decode length")
 ap.add_argument("--prompt-len", default="8,512", help="prompt lengths, comma separated")
@@ -75,21 +79,22 @@ def busy_jiffies():
 
 
 def timed(fn):
-    """(seconds, cores used by other processes meanwhile)."""
+    """(seconds, CPU seconds used by other processes meanwhile)."""
     hz = os.sysconf("SC_CLK_TCK")
     b0, own0, t0 = busy_jiffies(), sum(os.times()[:2]), time.perf_counter()
     fn()
     t1 = time.perf_counter()
     b1, own1 = busy_jiffies(), sum(os.times()[:2])
-    dt = t1 - t0
-    foreign = max(0.0, (b1 - b0) / hz - (own1 - own0)) / dt
-    return dt, foreign
+    return t1 - t0, max(0.0, (b1 - b0) / hz - (own1 - own0))
 
 
 def median_of(fn):
+    """(median seconds, cores used by other processes on average over all the runs). The CPU
+    counters tick every 10 ms, so the load is averaged over the runs, not read from one short run."""
     fn()  # warm-up
     runs = [timed(fn) for _ in range(args.runs)]
-    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+    busy_elsewhere = sum(r[1] for r in runs) / sum(r[0] for r in runs)
+    return statistics.median(r[0] for r in runs), busy_elsewhere
 
 
 def main():
@@ -100,19 +105,6 @@ def main():
     vocab = cfg.vocab_size
     prompts = [int(x) for x in args.prompt_len.split(",")]
 
-    with tempfile.TemporaryDirectory() as folder:
-        model.save_pretrained(folder, safe_serialization=True)
-        log(f"Saved a seeded random GPT-2 ({args.config}) with save_pretrained; running this project's bench on it...")
-        cmd = ["cargo", "run", "--release", "-q", "-p", "ch08-kv-cache", "--", "bench", "--model", folder, "--json",
-               "--runs", str(args.runs), "--new-tokens", str(args.new_tokens),
-               "--uncached-new-tokens", str(args.uncached_new_tokens), "--prompt-len", args.prompt_len,
-               "--prefill-len", str(args.prefill_len), "--seed", str(args.seed)]
-        done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        if done.returncode != 0:
-            sys.exit(f"error: the Rust bench failed (exit {done.returncode})")
-        rust = json.loads(done.stdout)
-
-    log(f"Timing PyTorch {torch.__version__} + transformers {transformers.__version__} on the same weights...")
     eos = vocab  # an id generate never produces: every run makes exactly N tokens
 
     @torch.inference_mode()
@@ -135,48 +127,91 @@ def main():
         t1, f1 = median_of(fn_1)
         return (n - 1) / max(tn - t1, 1e-9), max(fn_, f1)
 
+    def torch_round():
+        out = {}
+        for p in prompts:
+            ids = torch.tensor([prompt(p, vocab, args.seed)])
+            n, u = args.new_tokens, args.uncached_new_tokens
+            log(f"    prompt {p}: cached generate, hand-written cached loop, uncached generate...")
+            gen_c, f1 = rate(lambda: generate(ids, n, True), lambda: generate(ids, 1, True), n)
+            man_c, f2 = rate(lambda: manual_cached(ids, n), lambda: manual_cached(ids, 1), n)
+            gen_u, f3 = rate(lambda: generate(ids, u, False), lambda: generate(ids, 1, False), u)
+            out[p] = dict(gen_c=gen_c, man_c=man_c, gen_u=gen_u, foreign=max(f1, f2, f3))
+        ids = torch.tensor([prompt(args.prefill_len, vocab, args.seed + 1)])
+        with torch.inference_mode():
+            pre_s, f4 = median_of(lambda: model(input_ids=ids, use_cache=True, logits_to_keep=1))
+        out["prefill"] = dict(secs=pre_s, foreign=f4)
+        return out
+
+    rust_rounds, torch_rounds = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        model.save_pretrained(folder, safe_serialization=True)
+        log(f"Saved a seeded random GPT-2 ({args.config}) with save_pretrained.")
+        cmd = ["cargo", "run", "--release", "-q", "-p", "ch08-kv-cache", "--", "bench", "--model", folder, "--json",
+               "--runs", str(args.runs), "--new-tokens", str(args.new_tokens),
+               "--uncached-new-tokens", str(args.uncached_new_tokens), "--prompt-len", args.prompt_len,
+               "--prefill-len", str(args.prefill_len), "--seed", str(args.seed)]
+        for r in range(1, args.rounds + 1):
+            log(f"Round {r} of {args.rounds}: this project's bench on those weights...")
+            done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+            if done.returncode != 0:
+                sys.exit(f"error: the Rust bench failed (exit {done.returncode})")
+            rust_rounds.append(json.loads(done.stdout))
+            log(f"Round {r} of {args.rounds}: PyTorch {torch.__version__} + transformers {transformers.__version__} on the same weights...")
+            torch_rounds.append(torch_round())
+
+    med = statistics.median
+    rust = rust_rounds[-1]  # for the fixed quantities (FLOPs)
     rows = []
     for p in prompts:
-        ids = torch.tensor([prompt(p, vocab, args.seed)])
-        n, u = args.new_tokens, args.uncached_new_tokens
-        log(f"  prompt {p}: cached generate...")
-        gen_c, f1 = rate(lambda: generate(ids, n, True), lambda: generate(ids, 1, True), n)
-        log(f"  prompt {p}: hand-written cached loop...")
-        man_c, f2 = rate(lambda: manual_cached(ids, n), lambda: manual_cached(ids, 1), n)
-        log(f"  prompt {p}: uncached generate...")
-        gen_u, f3 = rate(lambda: generate(ids, u, False), lambda: generate(ids, 1, False), u)
-        ours = next(r for r in rust["decode"] if r["prompt_len"] == p)
-        rows.append(dict(prompt_len=p, ours_cached=ours["cached_tokens_per_s"], torch_generate_cached=gen_c,
-                         torch_loop_cached=man_c, ours_uncached=ours["uncached_tokens_per_s"],
-                         torch_generate_uncached=gen_u, roofline=rust["roofline_tokens_per_s"],
-                         foreign_cores=max(f1, f2, f3)))
-    ids = torch.tensor([prompt(args.prefill_len, vocab, args.seed + 1)])
-    with torch.inference_mode():
-        pre_s, f4 = median_of(lambda: model(input_ids=ids, use_cache=True, logits_to_keep=1))
-    prefill = dict(tokens=args.prefill_len, ours_s=rust["prefill"]["median_secs"], torch_s=pre_s,
-                   ours_gflops=rust["prefill_gflops"], torch_gflops=rust["prefill"]["flops"] / pre_s / 1e9,
-                   sgemm_peak_gflops=rust["sgemm_peak_gflops"], foreign_cores=f4)
-    report = dict(config=args.config, threads=args.threads, runs=args.runs, torch=torch.__version__,
-                  transformers=transformers.__version__, bandwidth_gbps=rust["bandwidth_gbps"],
-                  roofline_tokens_per_s=rust["roofline_tokens_per_s"], decode=rows, prefill=prefill)
+        ours = [next(d for d in rr["decode"] if d["prompt_len"] == p) for rr in rust_rounds]
+        tr = [t[p] for t in torch_rounds]
+        rows.append(dict(
+            prompt_len=p,
+            ours_cached=med(o["cached_tokens_per_s"] for o in ours),
+            torch_generate_cached=med(t["gen_c"] for t in tr),
+            torch_loop_cached=med(t["man_c"] for t in tr),
+            ours_uncached=med(o["uncached_tokens_per_s"] for o in ours),
+            torch_generate_uncached=med(t["gen_u"] for t in tr),
+            roofline=med(rr["roofline_tokens_per_s"] for rr in rust_rounds),
+            ratio_generate=med(o["cached_tokens_per_s"] / t["gen_c"] for o, t in zip(ours, tr)),
+            ratio_loop=med(o["cached_tokens_per_s"] / t["man_c"] for o, t in zip(ours, tr)),
+            ratio_uncached=med(o["uncached_tokens_per_s"] / t["gen_u"] for o, t in zip(ours, tr)),
+            of_roofline=med(o["cached_tokens_per_s"] / rr["roofline_tokens_per_s"] for o, rr in zip(ours, rust_rounds)),
+            foreign_cores=max(t["foreign"] for t in tr)))
+    ours_s = [rr["prefill"]["median_secs"] for rr in rust_rounds]
+    torch_s = [t["prefill"]["secs"] for t in torch_rounds]
+    prefill = dict(tokens=args.prefill_len, ours_s=med(ours_s), torch_s=med(torch_s),
+                   ours_gflops=rust["prefill"]["flops"] / med(ours_s) / 1e9,
+                   torch_gflops=rust["prefill"]["flops"] / med(torch_s) / 1e9,
+                   ratio=med(t / o for o, t in zip(ours_s, torch_s)),
+                   sgemm_peak_gflops=med(rr["sgemm_peak_gflops"] for rr in rust_rounds),
+                   foreign_cores=max(t["prefill"]["foreign"] for t in torch_rounds))
+    bandwidth = med(rr["bandwidth_gbps"] for rr in rust_rounds)
+    report = dict(config=args.config, threads=args.threads, rounds=args.rounds, runs=args.runs,
+                  torch=torch.__version__, transformers=transformers.__version__, bandwidth_gbps=bandwidth,
+                  roofline_tokens_per_s=med(rr["roofline_tokens_per_s"] for rr in rust_rounds),
+                  decode=rows, prefill=prefill, rust_rounds=rust_rounds, torch_rounds=torch_rounds)
     if args.json:
         print(json.dumps(report, indent=1))
         return
     print()
-    print(f"GPT-2 {args.config}, fp32, batch 1, {args.threads} threads, median of {args.runs} runs; "
-          f"memory bandwidth {rust['bandwidth_gbps']:.1f} GB/s, roofline {rust['roofline_tokens_per_s']:.1f} tok/s")
+    print(f"GPT-2 {args.config}, fp32, batch 1, {args.threads} threads, medians of {args.rounds} alternating rounds; "
+          f"memory bandwidth {bandwidth:.1f} GB/s (median), roofline {report['roofline_tokens_per_s']:.1f} tok/s")
     print(f"{'prompt':>6} | {'ours cached':>11} | {'torch generate':>14} | {'torch loop':>10} | {'ours/generate':>13} | "
           f"{'ours/loop':>9} | {'of roofline':>11} | {'ours uncached':>13} | {'torch uncached':>14} | {'ratio':>5} | other load")
     for r in rows:
         print(f"{r['prompt_len']:>6} | {r['ours_cached']:>7.1f} t/s | {r['torch_generate_cached']:>10.1f} t/s | "
-              f"{r['torch_loop_cached']:>6.1f} t/s | {r['ours_cached'] / r['torch_generate_cached']:>12.2f}x | "
-              f"{r['ours_cached'] / r['torch_loop_cached']:>8.2f}x | {r['ours_cached'] / r['roofline']:>10.0%} | "
+              f"{r['torch_loop_cached']:>6.1f} t/s | {r['ratio_generate']:>12.2f}x | "
+              f"{r['ratio_loop']:>8.2f}x | {r['of_roofline']:>10.0%} | "
               f"{r['ours_uncached']:>9.2f} t/s | {r['torch_generate_uncached']:>10.2f} t/s | "
-              f"{r['ours_uncached'] / r['torch_generate_uncached']:>4.2f}x | {r['foreign_cores']:.2f} cores")
+              f"{r['ratio_uncached']:>4.2f}x | {r['foreign_cores']:.2f} cores")
+    print("(each ratio is the median of the per-round ratios; 'other load': CPU time the machine spent outside this script's\n"
+          " process per second of PyTorch's runs, kernel work included, from 10 ms counters: a rough sign of interference)")
     p = prefill
     print(f"prefill of {p['tokens']} tokens: ours {p['ours_s']:.3f} s ({p['ours_gflops']:.1f} GFLOP/s, "
           f"{p['ours_gflops'] / p['sgemm_peak_gflops']:.0%} of the {p['sgemm_peak_gflops']:.0f} GFLOP/s sgemm peak), "
-          f"torch {p['torch_s']:.3f} s ({p['torch_gflops']:.1f} GFLOP/s): ours is {p['torch_s'] / p['ours_s']:.2f}x as fast "
+          f"torch {p['torch_s']:.3f} s ({p['torch_gflops']:.1f} GFLOP/s): ours is {p['ratio']:.2f}x as fast "
           f"(other load {p['foreign_cores']:.2f} cores)")
 
 
