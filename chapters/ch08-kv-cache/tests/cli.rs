@@ -69,6 +69,7 @@ fn other_bad_options_are_one_error_line() {
     assert_clean_error(&["--temperature", "-1"], "temperature");
     assert_clean_error(&["--no-such-option"], "--no-such-option");
     assert_clean_error(&["bench", "--runs", "0"], "--runs");
+    assert_clean_error(&["bench", "--bandwidth-mib", "0"], "--bandwidth-mib");
     assert_clean_error(&["bench", "--prompt-len", "8,2000"], "context");
 }
 

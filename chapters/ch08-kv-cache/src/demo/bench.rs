@@ -42,6 +42,8 @@ use std::time::Instant;
 /// sgemm repetitions per shape.
 const BANDWIDTH_PASSES: usize = 7;
 const BANDWIDTH_PASSES_PER_RUN: usize = 2;
+/// Below this, the probe's buffer may fit in a large CPU cache (hundreds of MiB of L3 exist).
+const SMALLEST_DRAM_BUFFER: usize = 512 << 20;
 const SGEMM_REPEATS: usize = 8;
 
 /// Decode speed after one prompt length.
@@ -154,6 +156,9 @@ fn validate(args: &BenchArgs, config: &GptConfig) -> DemoResult<()> {
     let bad = |m: String| Err(DemoError::Usage(m));
     if args.runs == 0 {
         return bad("--runs must be at least 1".into());
+    }
+    if args.bandwidth_mib == 0 {
+        return bad("--bandwidth-mib must be at least 1 (and bigger than the CPU caches to measure memory)".into());
     }
     if args.new_tokens < 2 || args.uncached_new_tokens < 2 {
         return bad("--new-tokens and --uncached-new-tokens must be at least 2 (the rate is measured after the first token)".into());
@@ -397,6 +402,9 @@ pub fn table(r: &BenchReport) -> String {
         bw.buffer_bytes / (1024 * 1024),
         bw.threads
     );
+    if bw.buffer_bytes < SMALLEST_DRAM_BUFFER {
+        out += "  (a buffer this small may fit in the CPU caches: that is not a memory bandwidth)\n";
+    }
     for g in &r.sgemm {
         let s = g.shape;
         let dims = format!("{}x{}x{}", s.m, s.k, s.n);
