@@ -63,3 +63,15 @@ impl Error {
         }
     }
 }
+
+/// How a binary ends: success, or the error as one `error: ...` line on stderr and exit code 1
+/// (no panic, no backtrace). `fn main() -> ExitCode { shared::exit_code(run(&Args::parse())) }`
+pub fn exit_code<E: std::fmt::Display>(result: std::result::Result<(), E>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -26,7 +26,7 @@ pub use activation::gelu;
 pub use checkpoint::Checkpoint;
 pub use config::GptConfig;
 pub use embedding::Embedding;
-pub use error::{Error, Result};
+pub use error::{exit_code, Error, Result};
 pub use float::Float;
 pub use layer_norm::LayerNorm;
 pub use linear::{linear, Linear};

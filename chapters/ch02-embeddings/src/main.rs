@@ -37,14 +37,7 @@ struct Args {
 const DISTANCES: [usize; 10] = [0, 1, 2, 4, 8, 16, 64, 256, 512, 1023];
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    shared::exit_code(run(&Args::parse())) // one `error:` line and exit code 1 on failure
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {

@@ -38,14 +38,7 @@ const NEW: usize = 3;
 const SHARPNESS: f64 = 2.0;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    shared::exit_code(run(&Args::parse())) // one `error:` line and exit code 1 on failure
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {

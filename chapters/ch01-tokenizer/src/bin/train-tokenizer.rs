@@ -35,14 +35,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    shared::exit_code(run(&Args::parse())) // one `error:` line and exit code 1 on failure
 }
 
 fn run(args: &Args) -> Result<(), TokenizerError> {
