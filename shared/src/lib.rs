@@ -4,11 +4,12 @@
 //! - numerics: [`Linear`], [`LayerNorm`], [`gelu`], [`softmax_rows`], [`causal_mask`],
 //!   [`Embedding`], seeded initialisation ([`init`]).
 //! - plumbing: [`GptConfig`] (reads Hugging Face `config.json`), [`Checkpoint`] (reads
-//!   `model.safetensors`), [`Error`].
+//!   `model.safetensors`), [`Error`], and [`cli`], the command-line options every binary shares.
 //! - the fast path: [`gemv`], the parallel matrix x vector product that decode runs on.
 
 pub mod activation;
 pub mod checkpoint;
+pub mod cli;
 pub mod config;
 pub mod embedding;
 pub mod error;

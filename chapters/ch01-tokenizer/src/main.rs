@@ -23,27 +23,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse() {
-        Ok(args) => args,
-        Err(e) if !e.use_stderr() => {
-            // --help and --version are not errors
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            // clap's message, kept to one line: "error: ... (see --help)"
-            let message: Vec<String> = e
-                .to_string()
-                .lines()
-                .take_while(|line| !line.trim().is_empty())
-                .map(|line| line.trim().to_string())
-                .collect();
-            let message = message.join(" ");
-            let message = message.strip_prefix("error: ").unwrap_or(&message);
-            eprintln!("error: {message} (see --help)");
-            return ExitCode::from(2);
-        }
-    };
+    let args = shared::cli::parse_or_exit::<Args>(); // a usage error: one `error:` line, exit 2
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -64,3 +64,11 @@ fn usage_errors_are_one_line_and_help_works() {
     assert!(r.ok);
     assert!(r.out.contains("--tokenizer <PATH>") && r.out.contains("Ġ"), "{}", r.out);
 }
+
+#[test]
+fn the_shared_bad_inputs_get_the_shared_answers() {
+    use shared::cli::conformance::{check, Group};
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_ch01-tokenizer"));
+    let problems = check(exe, &["some text"], &[Group::Any]);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -3,10 +3,10 @@
 
 use ch02_embeddings::{sinusoidal_positions, GptEmbeddings};
 use clap::Parser;
+use shared::cli::{ModelArgs, OutArgs};
 use ndarray::{array, s, Array2, ArrayView1, Axis};
 use plotters::prelude::*;
 use shared::{init, Checkpoint, GptConfig};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Token + position embeddings, shown.
@@ -18,30 +18,27 @@ use std::process::ExitCode;
 ///    learned table and for the sinusoidal table of the original Transformer, and plots it.
 ///
 /// Without --model the tables are GPT-2 124M-shaped and RANDOM (seeded): an untrained learned
-/// table has no notion of distance. With a Hugging Face `gpt2` folder it shows GPT-2's own.
+/// table has no notion of distance. With a Hugging Face `gpt2` folder it shows GPT-2's own
+/// (only wte and wpe are read).
 #[derive(Parser)]
 #[command(verbatim_doc_comment)]
 struct Args {
-    /// Hugging Face GPT-2 folder with config.json and model.safetensors (only wte and wpe are read).
-    #[arg(long, value_name = "DIR")]
-    model: Option<PathBuf>,
-    /// Folder the SVG plot is written to (created if missing).
-    #[arg(long, value_name = "DIR", default_value = "target/ch02-plots")]
-    out: PathBuf,
-    /// Seed of the random tables (without --model).
-    #[arg(long, value_name = "S", default_value_t = 42)]
-    seed: u64,
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    out: OutArgs,
 }
 
 /// Distances printed in the table (those beyond the context are skipped).
 const DISTANCES: [usize; 10] = [0, 1, 2, 4, 8, 16, 64, 256, 512, 1023];
 
 fn main() -> ExitCode {
-    shared::exit_code(run(&Args::parse())) // one `error:` line and exit code 1 on failure
+    // usage errors: one `error:` line, exit 2; a failed run: one `error:` line, exit 1
+    shared::exit_code(run(&shared::cli::parse_or_exit::<Args>()))
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    let (emb, config, source) = match &args.model {
+    let (emb, config, source) = match &args.model.model {
         Some(dir) => {
             let config = GptConfig::from_hf_json(&dir.join("config.json"))?;
             let ckpt = Checkpoint::open(&dir.join("model.safetensors"))?;
@@ -49,8 +46,8 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         }
         None => {
             let config = GptConfig::gpt2_124m();
-            let emb = GptEmbeddings::random(&config, &mut init::rng(args.seed));
-            (emb, config, format!("GPT-2 124M shape, RANDOM weights (seed {})", args.seed))
+            let emb = GptEmbeddings::random(&config, &mut init::rng(args.model.seed));
+            (emb, config, format!("GPT-2 124M shape, RANDOM weights (seed {})", args.model.seed))
         }
     };
     let (vocab, d_model, context) = (config.vocab_size, config.d_model, emb.context_length());
@@ -82,7 +79,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     for k in DISTANCES.into_iter().filter(|&k| k < context) {
         println!("{k:>12} {:>12.3} {:>12.3}", sim_learned[k], sim_sin[k]);
     }
-    let path = args.out.join("position_similarity.svg");
+    let path = args.out.dir_or("target/ch02-plots")?.join("position_similarity.svg");
     let svg = plot(&sim_learned, &sim_sin, &source)?;
     shared::write_atomic(&path, svg.as_bytes())?;
     println!("\nPlot written: {}", path.display());

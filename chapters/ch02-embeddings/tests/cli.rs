@@ -37,7 +37,15 @@ fn start_pos_matters_and_the_plot_is_written() {
 fn a_missing_model_folder_is_one_error_line() {
     let run = Command::new(env!("CARGO_BIN_EXE_ch02-embeddings")).args(["--model", "no/such/folder"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(!run.status.success());
+    assert_eq!(run.status.code(), Some(2), "a usage error");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("error: ") && stderr.contains("config.json"), "{stderr}");
+    assert!(stderr.starts_with("error: ") && stderr.contains("no such folder"), "{stderr}");
+}
+
+#[test]
+fn the_shared_bad_inputs_get_the_shared_answers() {
+    use shared::cli::conformance::{check, Group};
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_ch02-embeddings"));
+    let problems = check(exe, &[], &[Group::Any, Group::Model, Group::Out]);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

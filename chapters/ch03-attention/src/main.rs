@@ -4,10 +4,10 @@
 use ch02_embeddings::sinusoidal_positions;
 use ch03_attention::scaled_dot_product_attention;
 use clap::Parser;
+use shared::cli::OutArgs;
 use ndarray::{s, Array4, ArrayView2};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// One attention head, shown.
@@ -25,9 +25,8 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(verbatim_doc_comment)]
 struct Args {
-    /// Folder the SVG plot is written to (created if missing).
-    #[arg(long, value_name = "DIR", default_value = "target/ch03-plots")]
-    out: PathBuf,
+    #[command(flatten)]
+    out: OutArgs,
 }
 
 /// Tokens in the sequence (also the head width, so the values can be the identity).
@@ -38,7 +37,8 @@ const NEW: usize = 3;
 const SHARPNESS: f64 = 2.0;
 
 fn main() -> ExitCode {
-    shared::exit_code(run(&Args::parse())) // one `error:` line and exit code 1 on failure
+    // usage errors: one `error:` line, exit 2; a failed run: one `error:` line, exit 1
+    shared::exit_code(run(&shared::cli::parse_or_exit::<Args>()))
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
@@ -63,7 +63,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let diff = (&decode - &prefill.slice(s![cached.., ..])).fold(0.0f64, |m, v| m.max(v.abs()));
     println!("max |difference| with rows {cached}..{SEQ} of step 1: {diff}");
 
-    let path = args.out.join("attention_weights.svg");
+    let path = args.out.dir_or("target/ch03-plots")?.join("attention_weights.svg");
     shared::write_atomic(&path, heatmap(prefill.view(), decode.view())?.as_bytes())?;
     println!("\nPlot written: {}", path.display());
     Ok(())

@@ -24,3 +24,11 @@ fn cached_rows_equal_prefill_rows_and_the_plot_is_written() {
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "a whole SVG file");
     std::fs::remove_dir_all(&out).ok();
 }
+
+#[test]
+fn the_shared_bad_inputs_get_the_shared_answers() {
+    use shared::cli::conformance::{check, Group};
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_ch03-attention"));
+    let problems = check(exe, &[], &[Group::Any, Group::Out]);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

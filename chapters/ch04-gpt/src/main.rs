@@ -4,9 +4,9 @@ use ch01_tokenizer::{StreamDecoder, Tokenizer};
 use ch04_gpt::model::read_config;
 use ch04_gpt::{generate, GenerateOptions, Gpt, Sampling};
 use clap::Parser;
+use shared::cli::{ModelArgs, PromptArgs, SamplingArgs};
 use shared::GptConfig;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Generate text with GPT-2, the uncached way (chapter 4): every new token runs the model over
@@ -18,27 +18,12 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(about, long_about)]
 struct Args {
-    /// The text to continue.
-    #[arg(long)]
-    prompt: String,
-    /// How many tokens to generate.
-    #[arg(long, default_value_t = 20)]
-    max_new_tokens: usize,
-    /// A Hugging Face GPT-2 snapshot folder (e.g. the `gpt2` repository).
-    #[arg(long)]
-    model: Option<PathBuf>,
-    /// Seed of the sampler (and of the random weights without --model).
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    /// 0 = greedy (always the most likely token); higher = more random.
-    #[arg(long, default_value_t = 0.0)]
-    temperature: f64,
-    /// Sample only among the k most likely tokens.
-    #[arg(long)]
-    top_k: Option<usize>,
-    /// Sample only among the most likely tokens whose probabilities add up to p (0 < p <= 1).
-    #[arg(long)]
-    top_p: Option<f64>,
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    prompt: PromptArgs,
+    #[command(flatten)]
+    sampling: SamplingArgs,
     /// Print one JSON object (prompt ids, generated ids, text, timings) instead of streaming.
     #[arg(long)]
     json: bool,
@@ -55,51 +40,53 @@ enum AppError {
 }
 
 fn main() -> ExitCode {
-    shared::exit_code(run(&Args::parse())) // one `error:` line and exit code 1 on failure
+    // usage errors: one `error:` line, exit 2; a failed run: one `error:` line, exit 1
+    shared::exit_code(run(&shared::cli::parse_or_exit::<Args>()))
 }
 
 fn run(args: &Args) -> Result<(), AppError> {
-    let sampling = Sampling { temperature: args.temperature, top_k: args.top_k, top_p: args.top_p };
+    let SamplingArgs { temperature, top_k, top_p } = args.sampling;
+    let sampling = Sampling { temperature, top_k, top_p };
     sampling.validate()?;
     // cheap checks first: config, tokenizer, prompt length; then the (slow) weights
-    let (config, tokenizer) = match &args.model {
+    let (config, tokenizer) = match &args.model.model {
         Some(dir) => (read_config(dir)?, Tokenizer::from_file(&dir.join("tokenizer.json"))?),
         None => (GptConfig::gpt2_124m(), Tokenizer::shipped()),
     };
-    let prompt_ids = tokenizer.encode(&args.prompt)?;
+    let prompt_ids = tokenizer.encode(&args.prompt.prompt)?;
     if prompt_ids.is_empty() {
         return Err(shared::Error::EmptyPrompt.into());
     }
-    if prompt_ids.len() + args.max_new_tokens > config.context_length {
+    if prompt_ids.len() + args.prompt.max_new_tokens > config.context_length {
         return Err(shared::Error::ContextOverflow {
-            len: prompt_ids.len() + args.max_new_tokens,
+            len: prompt_ids.len() + args.prompt.max_new_tokens,
             context_length: config.context_length,
         }
         .into());
     }
-    let mut model = match &args.model {
+    let mut model = match &args.model.model {
         Some(dir) => Gpt::<f32>::from_pretrained(dir)?,
         None => {
             if !args.json {
                 eprintln!(
                     "note: no --model given: GPT-2 124M dimensions with RANDOM (untrained) weights \
                      (seed {}), so the text is gibberish. Pass --model DIR for a real GPT-2.",
-                    args.seed
+                    args.model.seed
                 );
             }
-            Gpt::<f32>::random(&config, args.seed)?
+            Gpt::<f32>::random(&config, args.model.seed)?
         }
     };
     let options = GenerateOptions {
-        max_new_tokens: args.max_new_tokens,
+        max_new_tokens: args.prompt.max_new_tokens,
         sampling,
-        seed: args.seed,
+        seed: args.model.seed,
         eos_token_id: model.config.eos_token_id.or(tokenizer.eos_token_id()),
     };
     let mut stream = StreamDecoder::new(&tokenizer);
     let mut stdout = std::io::stdout().lock();
     if !args.json {
-        write!(stdout, "{}", args.prompt)?;
+        write!(stdout, "{}", args.prompt.prompt)?;
         stdout.flush()?;
     }
     let generation = generate(&mut model, &prompt_ids, &options, |id| {
@@ -115,12 +102,12 @@ fn run(args: &Args) -> Result<(), AppError> {
     let text = tokenizer.decode(&generation.new_ids)?;
     if args.json {
         let out = serde_json::json!({
-            "prompt": args.prompt,
+            "prompt": args.prompt.prompt,
             "prompt_ids": generation.prompt_ids,
             "generated_ids": generation.new_ids,
             "text": text,
             "stopped_at_eos": generation.stopped_at_eos,
-            "random_weights": args.model.is_none(),
+            "random_weights": args.model.model.is_none(),
             "time_to_first_token_s": generation.time_to_first_token.as_secs_f64(),
             "total_s": generation.total_time.as_secs_f64(),
             "tokens_per_s": generation.tokens_per_second(),

@@ -1,0 +1,318 @@
+//! One command-line convention for every binary of the workspace.
+//!
+//! Every chapter binary flattens the same argument structs into its own clap parser
+//! ([`ModelArgs`], [`PromptArgs`], [`SamplingArgs`], [`OutArgs`]), so an option has the same
+//! name, range, message and exit code everywhere, and parses through [`parse_or_exit`]:
+//!
+//! - a usage error (unknown option, value out of range, `--model` that is not a folder,
+//!   `--out` that cannot be written) is one `error: ... (see --help)` line and exit code **2**;
+//! - a run that fails (a corrupt checkpoint, a prompt longer than the context) is one
+//!   `error: ...` line and exit code **1** ([`crate::exit_code`]);
+//! - `--help` and `--version` print and exit 0.
+//!
+//! [`conformance`] is the table of bad inputs each binary's tests run against it.
+
+use clap::{Args, Parser};
+use std::path::{Path, PathBuf};
+
+/// Exit code of a usage error (what clap itself uses).
+pub const USAGE_ERROR: u8 = 2;
+
+/// Parse the command line; on a usage error print one line and exit with [`USAGE_ERROR`].
+pub fn parse_or_exit<T: Parser>() -> T {
+    match T::try_parse() {
+        Ok(args) => args,
+        Err(e) => match usage_error_line(&e) {
+            None => {
+                let _ = e.print(); // --help, --version
+                std::process::exit(0);
+            }
+            Some(line) => {
+                eprintln!("error: {line}");
+                std::process::exit(USAGE_ERROR as i32);
+            }
+        },
+    }
+}
+
+/// A clap error as our one line (without the `error: ` prefix), or `None` for `--help` and
+/// `--version`, which are not errors.
+pub fn usage_error_line(e: &clap::Error) -> Option<String> {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+        return None;
+    }
+    // clap's message up to the first blank line (before its usage block), on one line
+    let rendered = e.render().to_string();
+    let message: Vec<&str> = rendered.lines().map(str::trim).take_while(|l| !l.is_empty()).collect();
+    let message = message.join(" ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    Some(format!("{message} (see --help)"))
+}
+
+/// Which model to run.
+#[derive(Debug, Clone, Args)]
+pub struct ModelArgs {
+    /// A Hugging Face model folder (config.json, model.safetensors, tokenizer.json), loaded
+    /// unchanged. Without it: random weights with the binary's default shape, and it says so.
+    #[arg(long, value_name = "DIR", value_parser = existing_folder)]
+    pub model: Option<PathBuf>,
+
+    /// Seed of the random weights (without --model) and of sampling (--temperature > 0).
+    #[arg(long, value_name = "S", default_value_t = 42, value_parser = seed, allow_negative_numbers = true)]
+    pub seed: u64,
+}
+
+/// What to generate.
+#[derive(Debug, Clone, Args)]
+pub struct PromptArgs {
+    /// The text to continue.
+    #[arg(long, value_name = "TEXT", default_value = "The KV cache makes generation", value_parser = non_empty_text)]
+    pub prompt: String,
+
+    /// How many new tokens to generate (at least 1; prompt + new tokens must fit the context).
+    #[arg(long, value_name = "N", default_value_t = 30, value_parser = positive_count, allow_negative_numbers = true)]
+    pub max_new_tokens: usize,
+}
+
+/// How to pick each next token.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct SamplingArgs {
+    /// Sampling temperature: 0 (the default) is greedy decoding, higher is more random.
+    #[arg(long, value_name = "T", default_value_t = 0.0, value_parser = temperature, allow_negative_numbers = true)]
+    pub temperature: f64,
+
+    /// Sample only among the K most likely tokens (K >= 1; with --temperature > 0).
+    #[arg(long, value_name = "K", value_parser = positive_count, allow_negative_numbers = true)]
+    pub top_k: Option<usize>,
+
+    /// Sample only among the most likely tokens whose probabilities add up to P (0 < P <= 1;
+    /// with --temperature > 0).
+    #[arg(long, value_name = "P", value_parser = top_p, allow_negative_numbers = true)]
+    pub top_p: Option<f64>,
+}
+
+/// Where plots and reports go.
+#[derive(Debug, Clone, Args)]
+pub struct OutArgs {
+    /// Folder the plots are written to (created if missing; checked before any work starts).
+    #[arg(long, value_name = "DIR", value_parser = writable_folder)]
+    pub out: Option<PathBuf>,
+}
+
+impl OutArgs {
+    /// `--out`, or the binary's default folder (checked the same way).
+    pub fn dir_or(&self, default: &str) -> Result<PathBuf, String> {
+        match &self.out {
+            Some(dir) => Ok(dir.clone()),
+            None => writable_folder(default),
+        }
+    }
+}
+
+/// `--model DIR`: an existing folder.
+pub fn existing_folder(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    if path.is_dir() {
+        Ok(path)
+    } else if path.exists() {
+        Err("not a folder (expected a folder with config.json and model.safetensors)".into())
+    } else {
+        Err("no such folder (expected a folder with config.json and model.safetensors)".into())
+    }
+}
+
+/// `--out DIR`: a folder we can write into, created if missing. Checked at parse time, so a bad
+/// folder is reported before minutes of measuring, not after.
+pub fn writable_folder(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    check_writable(&path)?;
+    Ok(path)
+}
+
+fn check_writable(dir: &Path) -> Result<(), String> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(format!("cannot write into {}: it is a file, not a folder", dir.display()));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot write into {}: {e}", dir.display()))?;
+    let probe = dir.join(format!(".write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| format!("cannot write into {}: {e}", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+fn seed(text: &str) -> Result<u64, String> {
+    text.parse::<u64>().map_err(|_| format!("the seed must be a whole number >= 0, got {text}"))
+}
+
+fn non_empty_text(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        Err("the prompt is empty: give at least one character".into())
+    } else {
+        Ok(text.to_string())
+    }
+}
+
+fn positive_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1, got 0".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("must be a whole number >= 1, got {text}")),
+    }
+}
+
+fn temperature(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(t) if t.is_finite() && t >= 0.0 => Ok(t),
+        _ => Err(format!("the temperature must be a number >= 0 (0 = greedy), got {text}")),
+    }
+}
+
+fn top_p(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if p > 0.0 && p <= 1.0 => Ok(p),
+        _ => Err(format!("top-p must be a number in (0, 1], got {text}")),
+    }
+}
+
+/// The bad inputs every binary must answer the same way, and a checker the binaries' tests call.
+pub mod conformance {
+    use std::path::Path;
+    use std::process::Command;
+
+    /// Which option groups a binary flattens in.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Group {
+        /// Every binary: unknown options.
+        Any,
+        /// [`super::ModelArgs`]: --model, --seed.
+        Model,
+        /// [`super::PromptArgs`]: --prompt, --max-new-tokens.
+        Prompt,
+        /// [`super::SamplingArgs`]: --temperature, --top-k, --top-p.
+        Sampling,
+        /// [`super::OutArgs`]: --out.
+        Out,
+    }
+
+    /// One bad input: the arguments, the exit code and a piece of the one error line.
+    #[derive(Debug, Clone, Copy)]
+    pub struct BadInput {
+        pub group: Group,
+        pub args: &'static [&'static str],
+        pub exit_code: i32,
+        pub message: &'static str,
+    }
+
+    /// The table (`{file}` stands for an existing file that is not a folder).
+    pub const BAD_INPUTS: &[BadInput] = &[
+        BadInput { group: Group::Any, args: &["--no-such-option"], exit_code: 2, message: "unexpected argument '--no-such-option'" },
+        BadInput { group: Group::Model, args: &["--model", "no/such/folder"], exit_code: 2, message: "no such folder" },
+        BadInput { group: Group::Model, args: &["--model", "{file}"], exit_code: 2, message: "not a folder" },
+        BadInput { group: Group::Model, args: &["--seed", "-3"], exit_code: 2, message: "the seed must be a whole number >= 0, got -3" },
+        BadInput { group: Group::Prompt, args: &["--prompt", ""], exit_code: 2, message: "the prompt is empty" },
+        BadInput { group: Group::Prompt, args: &["--max-new-tokens", "0"], exit_code: 2, message: "must be at least 1, got 0" },
+        BadInput { group: Group::Prompt, args: &["--max-new-tokens", "-1"], exit_code: 2, message: "must be a whole number >= 1, got -1" },
+        BadInput { group: Group::Sampling, args: &["--temperature", "-1"], exit_code: 2, message: "the temperature must be a number >= 0 (0 = greedy), got -1" },
+        BadInput { group: Group::Sampling, args: &["--temperature", "nan"], exit_code: 2, message: "the temperature must be a number >= 0" },
+        BadInput { group: Group::Sampling, args: &["--top-k", "0"], exit_code: 2, message: "must be at least 1, got 0" },
+        BadInput { group: Group::Sampling, args: &["--top-p", "1.5"], exit_code: 2, message: "top-p must be a number in (0, 1], got 1.5" },
+        BadInput { group: Group::Sampling, args: &["--top-p", "0"], exit_code: 2, message: "top-p must be a number in (0, 1], got 0" },
+        BadInput { group: Group::Out, args: &["--out", "{file}"], exit_code: 2, message: "cannot write into" },
+    ];
+
+    /// Run every bad input of `groups` through the binary `exe` (with `base` arguments first,
+    /// e.g. a required positional): each must print exactly one `error:` line containing the
+    /// expected message, on stderr, nothing on stdout, and exit with the expected code.
+    /// Returns one line per mismatch (empty: all conform).
+    pub fn check(exe: &Path, base: &[&str], groups: &[Group]) -> Vec<String> {
+        let file = std::env::temp_dir().join(format!("conformance-file-{}", std::process::id()));
+        let _ = std::fs::write(&file, b"not a folder");
+        let file = file.to_string_lossy().into_owned();
+        let mut problems = vec![];
+        for bad in BAD_INPUTS.iter().filter(|b| groups.contains(&b.group)) {
+            let args: Vec<String> = base
+                .iter()
+                .chain(bad.args)
+                .map(|a| a.replace("{file}", &file))
+                .collect();
+            let out = match Command::new(exe).args(&args).output() {
+                Ok(out) => out,
+                Err(e) => {
+                    problems.push(format!("{args:?}: cannot run {}: {e}", exe.display()));
+                    continue;
+                }
+            };
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let lines: Vec<&str> = stderr.lines().collect();
+            let code = out.status.code().unwrap_or(-1);
+            let one_line = lines.len() == 1 && lines[0].starts_with("error: ") && lines[0].contains(bad.message);
+            if code != bad.exit_code || !one_line || !out.stdout.is_empty() {
+                problems.push(format!(
+                    "{args:?}: expected exit {} and one line `error: ...{}...`, got exit {code}, stderr {stderr:?}, {} bytes on stdout",
+                    bad.exit_code,
+                    bad.message,
+                    out.stdout.len()
+                ));
+            }
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    #[derive(Debug, Parser)]
+    struct All {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        prompt: PromptArgs,
+        #[command(flatten)]
+        sampling: SamplingArgs,
+        #[command(flatten)]
+        out: OutArgs,
+    }
+
+    #[test]
+    fn the_groups_fit_together() {
+        All::command().debug_assert();
+    }
+
+    #[test]
+    fn ranges_are_checked_at_parse_time() {
+        let parse = |args: &[&str]| All::try_parse_from(std::iter::once("bin").chain(args.iter().copied()));
+        let ok = parse(&["--temperature", "0.7", "--top-k", "5", "--top-p", "0.9", "--seed", "7"]).unwrap();
+        assert_eq!((ok.sampling.temperature, ok.sampling.top_k, ok.sampling.top_p, ok.model.seed), (0.7, Some(5), Some(0.9), 7));
+        assert_eq!(ok.prompt.max_new_tokens, 30);
+        for bad in [
+            &["--temperature", "-1"][..],
+            &["--temperature", "inf"],
+            &["--top-k", "0"],
+            &["--top-p", "0"],
+            &["--top-p", "1.01"],
+            &["--seed", "-3"],
+            &["--max-new-tokens", "0"],
+            &["--prompt", ""],
+            &["--model", "no/such/folder"],
+        ] {
+            let e = parse(bad).expect_err(&format!("{bad:?} must be refused"));
+            assert_eq!(e.exit_code(), USAGE_ERROR as i32, "{bad:?}");
+            assert!(usage_error_line(&e).unwrap().ends_with("(see --help)"));
+        }
+    }
+
+    #[test]
+    fn an_out_folder_that_is_a_file_is_refused() {
+        let file = std::env::temp_dir().join(format!("cli-out-file-{}", std::process::id()));
+        std::fs::write(&file, b"x").unwrap();
+        let e = writable_folder(file.to_str().unwrap()).unwrap_err();
+        assert!(e.starts_with("cannot write into") && e.contains("not a folder"), "{e}");
+        let dir = std::env::temp_dir().join(format!("cli-out-dir-{}/nested", std::process::id()));
+        assert_eq!(writable_folder(dir.to_str().unwrap()).unwrap(), dir);
+        assert!(dir.is_dir());
+    }
+}
