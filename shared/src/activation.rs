@@ -1,10 +1,8 @@
 //! GELU, in the tanh form GPT-2 was trained with (`gelu_new` in Hugging Face).
 
+use crate::parallel::GELU_MIN_LEN;
 use crate::Float;
 use ndarray::{ArrayBase, DataMut, Dimension};
-
-/// Below this many elements one core is faster than waking the others.
-const PARALLEL_MIN_LEN: usize = 1 << 15;
 
 // ANCHOR: gelu
 /// `gelu(x) = 0.5 x (1 + tanh(u))` with `u = sqrt(2/pi) (x + 0.044715 x^3)`, element-wise, in
@@ -15,7 +13,7 @@ pub fn gelu<F: Float, S: DataMut<Elem = F>, D: Dimension>(x: &mut ArrayBase<S, D
     let c = F::cast(0.044715);
     let minus_two = F::cast(-2.0);
     let gelu_one = |v: F| v / (F::one() + (minus_two * sqrt_2_over_pi * (v + c * v * v * v)).exp());
-    if x.len() >= PARALLEL_MIN_LEN {
+    if x.len() >= GELU_MIN_LEN {
         x.par_mapv_inplace(gelu_one); // a prefill's [T, 4 d_model]: split across cores
     } else {
         x.mapv_inplace(gelu_one);

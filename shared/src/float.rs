@@ -34,12 +34,6 @@ pub trait Float:
     fn cast_f32(x: f32) -> Self;
     /// To `f64`, for sampling, printing and comparisons.
     fn as_f64(self) -> f64;
-
-    /// The dot product decode's matrix x vector uses for this type, chosen once per call
-    /// (see [`crate::gemv`]): the portable [`crate::gemv::dot`], or a CPU-specific one.
-    fn dot_kernel() -> fn(&[Self], &[Self]) -> Self {
-        crate::gemv::dot::<Self>
-    }
 }
 
 impl Float for f32 {
@@ -52,9 +46,6 @@ impl Float for f32 {
     }
     fn as_f64(self) -> f64 {
         self as f64
-    }
-    fn dot_kernel() -> fn(&[f32], &[f32]) -> f32 {
-        crate::gemv::f32_dot_kernel()
     }
 }
 

@@ -3,13 +3,16 @@
 //! Generating one token at batch 1 multiplies every weight matrix by one vector. ndarray's
 //! `dot` does that with a single-threaded row loop; here the rows of `W` (`[out, in]`, row
 //! major, so each row is contiguous memory) are split across rayon's threads and each row is
-//! reduced with eight independent accumulators, which the compiler turns into SIMD code.
+//! reduced with sixteen independent accumulators ([`LANES`]), which the compiler turns into SIMD
+//! code; for f32 on a CPU with AVX2, [`dot_kernel`] picks a hand-written version instead.
 //! The whole weight is read exactly once per call: decode speed is then set by memory
 //! bandwidth, which is the limit the performance chapter measures against.
 
 use crate::Float;
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1};
 use rayon::prelude::*;
+use std::any::Any;
+use std::sync::OnceLock;
 
 /// Rows handed to one rayon task: large enough to amortise scheduling, small enough to balance.
 const ROWS_PER_TASK: usize = 64;
@@ -66,7 +69,7 @@ pub fn gemv<F: Float>(w: ArrayView2<F>, x: ArrayView1<F>, mut y: ArrayViewMut1<F
     let w = w.as_slice().expect("standard layout");
     let n_in = x.len();
     let y = y.as_slice_mut().expect("y must be contiguous");
-    let dot = F::dot_kernel(); // `dot` below, or a CPU-specific version of it (f32 with AVX2)
+    let dot = dot_kernel::<F>(); // `dot` below, or a CPU-specific version of it (f32 with AVX2)
     y.par_chunks_mut(ROWS_PER_TASK)
         .enumerate()
         .for_each(|(chunk, ys)| {
@@ -79,12 +82,26 @@ pub fn gemv<F: Float>(w: ArrayView2<F>, x: ArrayView1<F>, mut y: ArrayViewMut1<F
 }
 // ANCHOR_END: gemv
 
-/// The f32 dot product for this CPU: with AVX2 (x86_64, checked at run time), eight lanes per
-/// instruction instead of four, so one core keeps up with memory in the minutes the machine
-/// streams 70-80 GB/s (GPT-2 124M cached decode: 94-113 tokens/s against 88-99 in interleaved runs).
-/// Its sums are grouped differently from [`dot`]'s, so f32 results can differ in the last bits
-/// from a machine without AVX2; f64, which the exact proofs use, always takes [`dot`].
-pub fn f32_dot_kernel() -> fn(&[f32], &[f32]) -> f32 {
+/// The dot product [`gemv`] runs for `F`. For f32: the fastest one this CPU has, detected at
+/// the first call and kept (with AVX2, [`dot_f32_avx2`]: eight lanes per instruction instead of
+/// four, so one core keeps up with memory in the minutes the machine streams 70-80 GB/s; GPT-2
+/// 124M cached decode ran 94-113 tokens/s against 88-99 in interleaved runs). Its sums are
+/// grouped differently from [`dot`]'s, so f32 results can differ in the last bits from a machine
+/// without AVX2. For f64, which the exact proofs use: always the portable [`dot`].
+///
+/// The choice lives here, with the kernels, rather than on the [`Float`] trait: which kernel a
+/// CPU runs is not a property of the number type.
+pub fn dot_kernel<F: Float>() -> fn(&[F], &[F]) -> F {
+    static F32_DOT: OnceLock<fn(&[f32], &[f32]) -> f32> = OnceLock::new();
+    let f32_dot: &dyn Any = F32_DOT.get_or_init(f32_dot_for_this_cpu);
+    match f32_dot.downcast_ref::<fn(&[F], &[F]) -> F>() {
+        Some(&kernel) => kernel, // F is f32
+        None => dot::<F>,        // F is f64
+    }
+}
+
+/// AVX2's f32 dot product if this CPU has it (x86_64, checked at run time), else [`dot`].
+fn f32_dot_for_this_cpu() -> fn(&[f32], &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         return |a, b| {
@@ -134,36 +151,73 @@ mod tests {
     use super::*;
     use ndarray::{Array1, Array2};
 
+    /// Small integers: every partial sum is exact, so any grouping gives the exact result.
+    fn integer_vectors(len: usize) -> (Vec<f32>, Vec<f32>) {
+        let a = (0..len).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
+        let b = (0..len).map(|i| ((i * 3) % 5) as f32 - 2.0).collect();
+        (a, b)
+    }
+
+    /// Lengths around LANES (16) and the AVX2 kernel's 32-wide step, and GPT-2's widths.
+    const LENGTHS: [usize; 12] = [0, 1, 7, 15, 16, 17, 31, 32, 33, 100, 768, 771];
+
     #[test]
-    fn the_f32_kernel_of_this_cpu_computes_the_dot_product() {
-        let kernel = f32::dot_kernel();
-        // small integers: every partial sum is exact, so any grouping gives the exact result
-        for len in [0, 1, 7, 31, 32, 33, 64, 100, 768, 771] {
-            let a: Vec<f32> = (0..len).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
-            let b: Vec<f32> = (0..len).map(|i| ((i * 3) % 5) as f32 - 2.0).collect();
+    fn portable_dot_and_this_cpus_kernel_compute_the_dot_product() {
+        for len in LENGTHS {
+            let (a, b) = integer_vectors(len);
             let exact: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-            assert_eq!(kernel(&a, &b), exact, "length {len}");
-            assert_eq!(dot(&a, &b), exact, "length {len}");
+            assert_eq!(dot(&a, &b), exact, "portable f32, length {len}");
+            assert_eq!(dot_kernel::<f32>()(&a, &b), exact, "this CPU's f32 kernel, length {len}");
+            let (a64, b64): (Vec<f64>, Vec<f64>) = (a.iter().map(|&x| x as f64).collect(), b.iter().map(|&x| x as f64).collect());
+            assert_eq!(dot_kernel::<f64>()(&a64, &b64), exact as f64, "f64 kernel, length {len}");
         }
-        // rounding values: within f32 rounding of the f64 sum
+        // rounding values: within f32 rounding of the f64 sum (n eps sum|a b|, n = 771)
         let a: Vec<f32> = (0..771).map(|i| ((i as f32) * 0.37).sin()).collect();
         let b: Vec<f32> = (0..771).map(|i| ((i as f32) * 0.11).cos()).collect();
         let exact: f64 = a.iter().zip(&b).map(|(&x, &y)| x as f64 * y as f64).sum();
         let magnitude: f64 = a.iter().zip(&b).map(|(&x, &y)| (x as f64 * y as f64).abs()).sum();
-        assert!((kernel(&a, &b) as f64 - exact).abs() <= 1e-6 * magnitude);
+        let bound = 771.0 * f32::EPSILON as f64 * magnitude;
+        assert!((dot(&a, &b) as f64 - exact).abs() <= bound);
+        assert!((dot_kernel::<f32>()(&a, &b) as f64 - exact).abs() <= bound);
     }
 
+    /// The AVX2 kernel itself, whichever kernel `dot_kernel` chose. On a CPU without AVX2 there
+    /// is nothing to run: the test says so on stderr and passes.
     #[test]
-    fn gemv_equals_naive_sum() {
-        // sizes not a multiple of 8 or of ROWS_PER_TASK, to exercise every remainder
-        let (out, n_in) = (131, 37);
-        let w = Array2::from_shape_fn((out, n_in), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
-        let x = Array1::from_shape_fn(n_in, |j| (j % 5) as f64 * 0.5 - 1.0);
-        let mut y = Array1::zeros(out);
-        gemv(w.view(), x.view(), y.view_mut());
-        for i in 0..out {
-            let naive: f64 = (0..n_in).map(|j| w[[i, j]] * x[j]).sum();
-            assert_eq!(y[i], naive, "small integers times halves are exact in f64");
+    fn avx2_dot_computes_the_dot_product() {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            for len in LENGTHS {
+                let (a, b) = integer_vectors(len);
+                let exact: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+                // SAFETY: AVX2 checked just above
+                assert_eq!(unsafe { dot_f32_avx2(&a, &b) }, exact, "length {len}");
+            }
+            return;
         }
+        eprintln!("this CPU has no AVX2: dot_f32_avx2 not run");
+    }
+
+    /// `gemv` against the sum written out, in pools of 1, 2 and 8 threads: one row block
+    /// (out < ROWS_PER_TASK) and three (131 rows = 2 full blocks + 3), f64 and f32.
+    #[test]
+    fn gemv_equals_naive_sum_on_1_2_and_8_threads() -> Result<(), rayon::ThreadPoolBuildError> {
+        for threads in [1, 2, 8] {
+            for (out, n_in) in [(5, 37), (131, 37)] {
+                // small integers times halves: exact in f32 and f64, whatever the order
+                let w = Array2::from_shape_fn((out, n_in), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
+                let x = Array1::from_shape_fn(n_in, |j| (j % 5) as f64 * 0.5 - 1.0);
+                let naive = Array1::from_shape_fn(out, |i| (0..n_in).map(|j| w[[i, j]] * x[j]).sum::<f64>());
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+                let mut y = Array1::zeros(out);
+                pool.install(|| gemv(w.view(), x.view(), y.view_mut()));
+                assert_eq!(y, naive, "f64, {threads} threads, out {out}");
+                let (w32, x32) = (w.mapv(|v| v as f32), x.mapv(|v| v as f32));
+                let mut y32 = Array1::zeros(out);
+                pool.install(|| gemv(w32.view(), x32.view(), y32.view_mut()));
+                assert_eq!(y32, naive.mapv(|v| v as f32), "f32, {threads} threads, out {out}");
+            }
+        }
+        Ok(())
     }
 }

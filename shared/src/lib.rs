@@ -5,9 +5,12 @@
 //!   [`Embedding`], seeded initialisation ([`init`]).
 //! - plumbing: [`GptConfig`] (reads Hugging Face `config.json`), [`Checkpoint`] (reads
 //!   `model.safetensors`), [`Error`], and [`cli`], the command-line options every binary shares.
-//! - the fast path: [`gemv`], the parallel matrix x vector product that decode runs on.
+//! - the fast paths: [`gemv`] (decode's parallel matrix x vector), [`matmul_t`] (prefill's
+//!   matrix x matrix on every core), [`causal_attention`] (chapter 3's attention with the
+//!   heads on every core), and [`parallel`] (when each of them splits its work).
 
 pub mod activation;
+pub mod attention_kernel;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
@@ -24,6 +27,7 @@ pub mod parallel;
 pub mod softmax;
 
 pub use activation::gelu;
+pub use attention_kernel::causal_attention;
 pub use checkpoint::Checkpoint;
 pub use config::GptConfig;
 pub use embedding::Embedding;

@@ -1,10 +1,9 @@
 //! Multi-head (and grouped-query) self-attention with GPT-2's fused `c_attn` projection.
 
 use crate::heads::{merge_heads, split_heads};
-use crate::sdpa::scaled_dot_product_attention;
 use ndarray::{s, Array3, Array4, ArrayView3, ArrayView4};
 use ndarray_rand::rand::Rng;
-use shared::{Checkpoint, Error, Float, GptConfig, Linear, Result};
+use shared::{causal_attention, Checkpoint, Error, Float, GptConfig, Linear, Result};
 
 /// Queries, keys and values of a chunk of tokens, split into heads.
 pub struct Qkv<F> {
@@ -77,8 +76,12 @@ impl<F: Float> MultiHeadAttention<F> {
     /// then the output projection.
     /// q: `[batch, n_heads, q_len, head_dim]`, k/v: `[batch, n_kv_heads, kv_len, head_dim]`
     /// -> `[batch, q_len, d_model]`
+    ///
+    /// The model runs `shared::causal_attention`: the same function as the plain
+    /// [`scaled_dot_product_attention`](crate::scaled_dot_product_attention), with the
+    /// heads on every core (tests check the two agree).
     pub fn attend(&self, q: ArrayView4<F>, k: ArrayView4<F>, v: ArrayView4<F>) -> Result<Array3<F>> {
-        let context = scaled_dot_product_attention(q, k, v)?; // [batch, n_heads, q_len, head_dim]
+        let context = causal_attention(q, k, v)?; // [batch, n_heads, q_len, head_dim]
         let merged = merge_heads(context.view()); // [batch, q_len, n_heads * head_dim]
         let (batch, q_len, width) = merged.dim();
         let flat = merged.into_shape_with_order((batch * q_len, width)).expect("contiguous");

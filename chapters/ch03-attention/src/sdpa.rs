@@ -1,16 +1,10 @@
-//! Scaled dot-product attention with a causal mask, for any number of key/value heads.
+//! Scaled dot-product attention with a causal mask, for any number of key/value heads: the
+//! plain reference, one head at a time. The model runs a faster version of the same function,
+//! `shared::causal_attention` (see `MultiHeadAttention::attend`), which is tested against this one.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array4, ArrayView2, ArrayView4, ArrayViewMut2, Axis};
-use rayon::prelude::*;
-use shared::{causal_mask, softmax_rows, Error, Float, Result};
-
-/// Multiply-adds (`batch x n_heads x q_len x kv_len x head_dim`) below which the heads run on
-/// one thread.
-const PARALLEL_MIN_WORK: usize = 1 << 18;
-
-/// Queries per block in a prefill (see `attend_one_head`).
-const QUERY_BLOCK: usize = 64;
+use ndarray::{s, Array4, ArrayView4};
+use shared::attention_kernel::query_heads_per_kv_head;
+use shared::{causal_mask, softmax_rows, Float, Result};
 
 // ANCHOR: sdpa
 /// Causal attention of `q_len` queries over `kv_len` keys/values.
@@ -26,71 +20,32 @@ pub fn scaled_dot_product_attention<F: Float>(
     k: ArrayView4<F>,
     v: ArrayView4<F>,
 ) -> Result<Array4<F>> {
+    let group = query_heads_per_kv_head(q, k, v)?; // query heads per key/value head (checks the shapes)
     let (batch, n_heads, q_len, head_dim) = q.dim();
-    let (kb, n_kv_heads, kv_len, kd) = k.dim();
-    if kb != batch || kd != head_dim || v.dim() != k.dim() || n_kv_heads == 0 || n_heads % n_kv_heads != 0 {
-        return Err(Error::Shape {
-            op: "scaled_dot_product_attention",
-            expected: format!("k, v = [{batch}, n_kv_heads dividing {n_heads}, kv_len, {head_dim}]"),
-            found: format!("k {:?}, v {:?}", k.shape(), v.shape()),
-        });
-    }
-    let group = n_heads / n_kv_heads; // query heads per key/value head
+    let kv_len = k.dim().2;
     let scale = F::one() / F::cast(head_dim as f64).sqrt();
+    // 0 where query i may see key j (j <= kv_len - q_len + i), -inf elsewhere
     let mask = causal_mask::<F>(q_len, kv_len)?; // [q_len, kv_len]
     let mut out = Array4::zeros((batch, n_heads, q_len, head_dim));
-    // Every (batch, head) pair is independent: rayon runs them on all cores, unless the work
-    // is too small to pay for waking the other threads (a decode step over a short cache).
-    let parallel = batch * n_heads * q_len * kv_len * head_dim >= PARALLEL_MIN_WORK;
-    let one_head = |b: usize, h: usize, out_bh: ArrayViewMut2<F>| {
-        let kv_h = h / group; // the key/value head this query head reads
-        let q_bh = q.slice(s![b, h, .., ..]); // [q_len, head_dim]
-        let k_bh = k.slice(s![b, kv_h, .., ..]); // [kv_len, head_dim]
-        let v_bh = v.slice(s![b, kv_h, .., ..]); // [kv_len, head_dim]
-        attend_one_head(q_bh, k_bh, v_bh, mask.view(), scale, out_bh);
-    };
-    let mut heads = out.view_mut().into_shape_with_order((batch * n_heads, q_len, head_dim)).expect("fresh array");
-    if parallel {
-        heads.outer_iter_mut().into_par_iter().enumerate().for_each(|(i, o)| one_head(i / n_heads, i % n_heads, o));
-    } else {
-        heads.outer_iter_mut().enumerate().for_each(|(i, o)| one_head(i / n_heads, i % n_heads, o));
+    for b in 0..batch {
+        for h in 0..n_heads {
+            let kv_h = h / group; // the key/value head this query head reads
+            let q_bh = q.slice(s![b, h, .., ..]); // [q_len, head_dim]
+            let k_bh = k.slice(s![b, kv_h, .., ..]); // [kv_len, head_dim]
+            let v_bh = v.slice(s![b, kv_h, .., ..]); // [kv_len, head_dim]
+
+            // pass 1: how well each query matches each key, q k^T / sqrt(head_dim)
+            let mut scores = q_bh.dot(&k_bh.t()) * scale; // [q_len, kv_len]
+            // pass 2: hide the future: masked scores become -inf
+            scores += &mask;
+            // pass 3: softmax over the keys: each row becomes weights that sum to 1 (masked: 0)
+            softmax_rows(scores.view_mut());
+            // pass 4: each query's output is the weighted sum of the values
+            let context = scores.dot(&v_bh); // [q_len, kv_len] x [kv_len, head_dim] = [q_len, head_dim]
+            out.slice_mut(s![b, h, .., ..]).assign(&context);
+        }
     }
     Ok(out)
-}
-
-/// One head: `out = softmax(q k^T * scale + mask) v`, written into `out` (`[q_len, head_dim]`).
-fn attend_one_head<F: Float>(
-    q: ArrayView2<F>,    // [q_len, head_dim]
-    k: ArrayView2<F>,    // [kv_len, head_dim]
-    v: ArrayView2<F>,    // [kv_len, head_dim]
-    mask: ArrayView2<F>, // [q_len, kv_len]
-    scale: F,
-    mut out: ArrayViewMut2<F>, // [q_len, head_dim]
-) {
-    if q.nrows() == 1 {
-        // decode: one query. Matrix x vector, reading each cached key and value row once.
-        let mut scores = k.dot(&q.row(0)) * scale; // [kv_len]
-        scores += &mask.row(0);
-        softmax_rows(scores.view_mut().insert_axis(Axis(0)));
-        let mut out_row = out.row_mut(0);
-        for (&p, v_row) in scores.iter().zip(v.rows()) {
-            out_row.scaled_add(p, &v_row); // out += p_j v_j
-        }
-    } else {
-        // prefill: many queries, matrix x matrix, in blocks of queries. A block's scores stop
-        // at the last key its last query may see, so most of the masked triangle is skipped.
-        let (q_len, kv_len) = (q.nrows(), k.nrows());
-        let offset = kv_len - q_len; // positions cached before these queries
-        for start in (0..q_len).step_by(QUERY_BLOCK) {
-            let end = (start + QUERY_BLOCK).min(q_len);
-            let keys = offset + end; // keys 0..keys are visible to some query of the block
-            let mut scores = q.slice(s![start..end, ..]).dot(&k.slice(s![..keys, ..]).t()) * scale; // [block, keys]
-            scores += &mask.slice(s![start..end, ..keys]);
-            softmax_rows(scores.view_mut()); // each row sums to 1
-            let mut out_block = out.slice_mut(s![start..end, ..]); // [block, head_dim]
-            general_mat_mul(F::one(), &scores, &v.slice(s![..keys, ..]), F::zero(), &mut out_block);
-        }
-    }
 }
 // ANCHOR_END: sdpa
 
@@ -124,9 +79,11 @@ mod tests {
     }
 
     #[test]
-    fn rejects_heads_that_do_not_group() {
+    fn rejects_heads_that_do_not_group_and_more_queries_than_keys() {
         let q = Array4::<f32>::zeros((1, 3, 1, 2));
         let k = Array4::<f32>::zeros((1, 2, 1, 2));
+        assert!(scaled_dot_product_attention(q.view(), k.view(), k.view()).is_err());
+        let q = Array4::<f32>::zeros((1, 2, 3, 2));
         assert!(scaled_dot_product_attention(q.view(), k.view(), k.view()).is_err());
     }
 }

@@ -1,0 +1,122 @@
+//! The fast path of attention: the function chapter 3 teaches as `scaled_dot_product_attention`,
+//! with the heads on every core and most of the masked triangle skipped.
+//!
+//! Chapter 3's listing is the plain reference: per head, scores, mask, softmax, weights x
+//! values. The model runs this kernel instead (through `MultiHeadAttention::attend`), and
+//! chapter 3's tests check that both give the same values for every branch below:
+//!
+//! - **heads in parallel**: every (batch, head) pair is independent, so rayon runs them on all
+//!   cores once the work pays for waking threads ([`ATTENTION_MIN_WORK`]);
+//! - **decode** (one query): a matrix x vector, reading each cached key and value row once;
+//! - **prefill** in blocks of [`QUERY_BLOCK`] queries: a block's scores stop at the last key its
+//!   last query may see, so a causal prefill computes about half the scores of the full square.
+
+use crate::parallel::ATTENTION_MIN_WORK;
+use crate::{causal_mask, softmax_rows, Error, Float, Result};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{s, Array4, ArrayView2, ArrayView4, ArrayViewMut2, Axis};
+use rayon::prelude::*;
+
+/// Queries per block in a prefill: large enough for the matrix multiply to run at full speed,
+/// small enough that a block's keys stop well before the end of a long prompt.
+pub const QUERY_BLOCK: usize = 64;
+
+/// How many query heads share each key/value head, after checking the shapes of attention's
+/// inputs: q `[batch, n_heads, q_len, head_dim]`, k and v `[batch, n_kv_heads, kv_len,
+/// head_dim]` with `n_kv_heads` dividing `n_heads` (`q_len <= kv_len` is [`causal_mask`]'s check).
+pub fn query_heads_per_kv_head<F: Float>(q: ArrayView4<F>, k: ArrayView4<F>, v: ArrayView4<F>) -> Result<usize> {
+    let (batch, n_heads, _, head_dim) = q.dim();
+    let (kb, n_kv_heads, _, kd) = k.dim();
+    if kb != batch || kd != head_dim || v.dim() != k.dim() || n_kv_heads == 0 || n_heads % n_kv_heads != 0 {
+        return Err(Error::Shape {
+            op: "scaled_dot_product_attention",
+            expected: format!("k, v = [{batch}, n_kv_heads dividing {n_heads}, kv_len, {head_dim}]"),
+            found: format!("k {:?}, v {:?}", k.shape(), v.shape()),
+        });
+    }
+    Ok(n_heads / n_kv_heads)
+}
+
+// ANCHOR: causal_attention
+/// Causal attention of `q_len` queries over `kv_len` keys/values: the same function as chapter
+/// 3's `scaled_dot_product_attention`, same shapes and errors.
+///
+/// - q: `[batch, n_heads, q_len, head_dim]`
+/// - k, v: `[batch, n_kv_heads, kv_len, head_dim]`, `n_kv_heads` divides `n_heads`
+/// - returns `[batch, n_heads, q_len, head_dim]`
+pub fn causal_attention<F: Float>(q: ArrayView4<F>, k: ArrayView4<F>, v: ArrayView4<F>) -> Result<Array4<F>> {
+    let group = query_heads_per_kv_head(q, k, v)?; // query heads per key/value head
+    let (batch, n_heads, q_len, head_dim) = q.dim();
+    let kv_len = k.dim().2;
+    let scale = F::one() / F::cast(head_dim as f64).sqrt();
+    let mask = causal_mask::<F>(q_len, kv_len)?; // [q_len, kv_len]
+    let mut out = Array4::zeros((batch, n_heads, q_len, head_dim));
+    let one_head = |b: usize, h: usize, out_bh: ArrayViewMut2<F>| {
+        let kv_h = h / group; // the key/value head this query head reads
+        let q_bh = q.slice(s![b, h, .., ..]); // [q_len, head_dim]
+        let k_bh = k.slice(s![b, kv_h, .., ..]); // [kv_len, head_dim]
+        let v_bh = v.slice(s![b, kv_h, .., ..]); // [kv_len, head_dim]
+        attend_one_head(q_bh, k_bh, v_bh, mask.view(), scale, out_bh);
+    };
+    let mut heads = out.view_mut().into_shape_with_order((batch * n_heads, q_len, head_dim)).expect("fresh array");
+    // Every (batch, head) pair is independent: rayon runs them on all cores, unless the work
+    // is too small to pay for waking the other threads (a decode step over a short cache).
+    if batch * n_heads * q_len * kv_len * head_dim >= ATTENTION_MIN_WORK {
+        heads.outer_iter_mut().into_par_iter().enumerate().for_each(|(i, o)| one_head(i / n_heads, i % n_heads, o));
+    } else {
+        heads.outer_iter_mut().enumerate().for_each(|(i, o)| one_head(i / n_heads, i % n_heads, o));
+    }
+    Ok(out)
+}
+
+/// One head: `out = softmax(q k^T * scale + mask) v`, written into `out` (`[q_len, head_dim]`).
+fn attend_one_head<F: Float>(
+    q: ArrayView2<F>,    // [q_len, head_dim]
+    k: ArrayView2<F>,    // [kv_len, head_dim]
+    v: ArrayView2<F>,    // [kv_len, head_dim]
+    mask: ArrayView2<F>, // [q_len, kv_len]
+    scale: F,
+    mut out: ArrayViewMut2<F>, // [q_len, head_dim]
+) {
+    if q.nrows() == 1 {
+        // decode: one query. Matrix x vector, reading each cached key and value row once.
+        let mut scores = k.dot(&q.row(0)) * scale; // [kv_len]
+        scores += &mask.row(0);
+        softmax_rows(scores.view_mut().insert_axis(Axis(0)));
+        let mut out_row = out.row_mut(0);
+        for (&p, v_row) in scores.iter().zip(v.rows()) {
+            out_row.scaled_add(p, &v_row); // out += p_j v_j
+        }
+    } else {
+        // prefill: many queries, matrix x matrix, in blocks of queries. A block's scores stop
+        // at the last key its last query may see, so most of the masked triangle is skipped.
+        let (q_len, kv_len) = (q.nrows(), k.nrows());
+        let offset = kv_len - q_len; // positions cached before these queries
+        for start in (0..q_len).step_by(QUERY_BLOCK) {
+            let end = (start + QUERY_BLOCK).min(q_len);
+            let keys = offset + end; // keys 0..keys are visible to some query of the block
+            let mut scores = q.slice(s![start..end, ..]).dot(&k.slice(s![..keys, ..]).t()) * scale; // [block, keys]
+            scores += &mask.slice(s![start..end, ..keys]);
+            softmax_rows(scores.view_mut()); // each row sums to 1
+            let mut out_block = out.slice_mut(s![start..end, ..]); // [block, head_dim]
+            general_mat_mul(F::one(), &scores, &v.slice(s![..keys, ..]), F::zero(), &mut out_block);
+        }
+    }
+}
+// ANCHOR_END: causal_attention
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_shapes_that_do_not_fit() {
+        let q = Array4::<f32>::zeros((1, 3, 1, 2));
+        let k = Array4::<f32>::zeros((1, 2, 1, 2));
+        assert!(causal_attention(q.view(), k.view(), k.view()).is_err(), "3 query heads over 2 kv heads");
+        let q = Array4::<f32>::zeros((1, 2, 3, 2));
+        assert!(causal_attention(q.view(), k.view(), k.view()).is_err(), "3 queries over 1 key");
+        let q = Array4::<f32>::zeros((1, 2, 1, 4));
+        assert!(causal_attention(q.view(), k.view(), k.view()).is_err(), "head_dim 4 against 2");
+    }
+}
