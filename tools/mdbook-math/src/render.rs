@@ -15,9 +15,9 @@ pub enum RenderError {
 }
 
 /// The MathML of `tex`. A display formula becomes an HTML block of its own
-/// (`<div class="math-display">`); an inline one stays in its line, with every ASCII
-/// punctuation character in its text escaped so that Markdown reads none of it as emphasis,
-/// a link or a table cell.
+/// (`<div class="math-display">`), which Markdown leaves as it is. An inline one stays in its
+/// line, where Markdown reads the text between tags: every ASCII punctuation character there
+/// is escaped, so that none of it becomes emphasis, a link or a table cell.
 pub fn to_mathml(tex: &str, display: bool) -> Result<String, RenderError> {
     let tex = tex.trim();
     let storage = Storage::new();
@@ -33,14 +33,39 @@ pub fn to_mathml(tex: &str, display: bool) -> Result<String, RenderError> {
     let mut mathml = String::new();
     push_mathml(&mut mathml, events.into_iter().map(Ok::<_, std::convert::Infallible>), config)
         .map_err(|source| RenderError::Write { tex: tex.to_string(), source })?;
-    let mathml = escape_markdown_in_text(&mathml.replace('\n', " "));
+    let mathml = space_attributes(&mathml.replace('\n', " "));
     Ok(if display {
-        // A line that starts with <div begins an HTML block, which Markdown leaves alone
-        // until the next blank line; the blank lines around it close any open paragraph.
+        // A line that starts with <div begins an HTML block, which Markdown passes through
+        // untouched until the next blank line; the blank lines around it end any open paragraph.
         format!("\n\n<div class=\"math-display\">{mathml}</div>\n\n")
     } else {
-        mathml
+        escape_markdown_in_text(&mathml)
     })
+}
+
+/// Put a space between attributes that the renderer wrote without one
+/// (`stretchy="true"minsize="1.2em"`, from `\big(`). HTML forgives it; Markdown does not see
+/// such a tag as HTML and prints it as text.
+fn space_attributes(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() + 16);
+    let (mut in_tag, mut in_quote, mut after_value) = (false, false, false);
+    for c in html.chars() {
+        if in_tag && !in_quote && after_value && !c.is_whitespace() && !matches!(c, '/' | '>') {
+            out.push(' ');
+        }
+        after_value = false;
+        match c {
+            '<' if !in_quote => in_tag = true,
+            '>' if !in_quote => in_tag = false,
+            '"' if in_tag => {
+                after_value = in_quote;
+                in_quote = !in_quote;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Backslash-escape the ASCII punctuation in the text between tags (not in the tags, and not
@@ -64,7 +89,7 @@ fn escape_markdown_in_text(html: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{escape_markdown_in_text, to_mathml};
+    use super::{escape_markdown_in_text, space_attributes, to_mathml};
 
     #[test]
     fn inline_math_is_inline_mathml() {
@@ -73,6 +98,7 @@ mod tests {
         assert!(!html.contains("display=\"block\""), "{html}");
         assert!(html.contains("<mi>n</mi>"), "{html}");
         assert!(html.contains("<mn>1</mn>"), "{html}");
+        assert!(html.contains(r"<mo>\+</mo>"), "{html}");
     }
 
     #[test]
@@ -81,6 +107,9 @@ mod tests {
         assert!(html.starts_with("\n\n<div class=\"math-display\"><math"), "{html}");
         assert!(html.contains("display=\"block\""), "{html}");
         assert!(html.contains("<mfrac>"), "{html}");
+        // inside an HTML block Markdown removes no backslash: nothing is escaped
+        assert!(html.contains(r"\frac{a}{b}</annotation>"), "{html}");
+        assert!(to_mathml("a+b", true).unwrap().contains("<mo>+</mo>"));
         assert!(html.ends_with("</math></div>\n\n"), "{html}");
     }
 
@@ -88,6 +117,16 @@ mod tests {
     fn an_unknown_command_is_an_error() {
         let err = to_mathml(r"\nosuchcommand{x}", false).unwrap_err();
         assert!(err.to_string().contains(r"\nosuchcommand"), "{err}");
+    }
+
+    #[test]
+    fn attributes_written_without_a_space_get_one() {
+        assert_eq!(
+            space_attributes(r#"<mo stretchy="true"minsize="1.2em">(</mo><mspace width="1em"/>"#),
+            r#"<mo stretchy="true" minsize="1.2em">(</mo><mspace width="1em"/>"#
+        );
+        let big = to_mathml(r"\big(x\big)", false).unwrap();
+        assert!(!big.contains(r#""m"#), "{big}");
     }
 
     #[test]
