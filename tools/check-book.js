@@ -1,7 +1,7 @@
 // Injected by tools/check-book.sh into a copy of each built page, run by headless Chromium.
 // It measures the page as a reader's browser lays it out and writes one line,
 //   CHECK math=<n> math_no_box=<n> mathml_native=<0|1> fractions=<n> fractions_flat=<n>
-//         raw_dollar=<n> raw_tag=<n> math_garbled=<n> pre_overflow=<n> table_overflow=<n>
+//         raw_dollar=<n> raw_tag=<n> math_garbled=<n> pre_overflow=<n> table_overflow=<n> page_overflow=<0|1>
 // followed by one DETAIL line per problem, into <pre id="book-check">, which --dump-dom prints.
 window.addEventListener("load", () => {
   document.fonts.ready.then(() => {
@@ -57,12 +57,19 @@ window.addEventListener("load", () => {
 
     // Listings and tables fit the column: nothing scrolls sideways.
     const wider = (el) => el.scrollWidth > el.clientWidth + 1;
-    const pres = [...main.querySelectorAll("pre")].filter(wider);
+    // (mdBook scrolls a listing in its <code>, inside the <pre>: check both)
+    const pres = [...main.querySelectorAll("pre")].filter((p) =>
+      wider(p) || [...p.querySelectorAll(":scope > code")].some(wider));
     pres.forEach((p) => details.push(
-      `pre ${p.scrollWidth}px in ${p.clientWidth}px: ${short(p.textContent)}`));
+      `listing wider than its box: ${short(p.textContent)}`));
     const tables = [...main.querySelectorAll(".table-wrapper, table")].filter(wider);
     tables.forEach((t) => details.push(
       `table ${t.scrollWidth}px in ${t.clientWidth}px: ${short(t.textContent)}`));
+
+    // ... and the page itself does not scroll sideways in the window.
+    const page = document.scrollingElement;
+    const pageOverflow = page.scrollWidth > page.clientWidth + 1 ? 1 : 0;
+    if (pageOverflow) details.push(`page ${page.scrollWidth}px in a ${page.clientWidth}px window`);
 
     const out = document.createElement("pre");
     out.id = "book-check";
@@ -70,7 +77,7 @@ window.addEventListener("load", () => {
       `CHECK math=${maths.length} math_no_box=${noBox.length} mathml_native=${native ? 1 : 0}` +
         ` fractions=${fractions.length} fractions_flat=${flat.length} raw_dollar=${rawDollar}` +
         ` raw_tag=${rawTag} math_garbled=${garbled.length}` +
-        ` pre_overflow=${pres.length} table_overflow=${tables.length}`,
+        ` pre_overflow=${pres.length} table_overflow=${tables.length} page_overflow=${pageOverflow}`,
       ...details.map((d) => `DETAIL ${d}`),
     ].join("\n");
     document.body.appendChild(out);

@@ -61,7 +61,7 @@ for page in book/build/*.html; do
   field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<" ${result#CHECK }"; }
   math=$(field math)
   total_math=$((total_math + math))
-  for bad in math_no_box math_garbled fractions_flat raw_dollar raw_tag pre_overflow table_overflow; do
+  for bad in math_no_box math_garbled fractions_flat raw_dollar raw_tag pre_overflow table_overflow page_overflow; do
     [ "$(field "$bad")" = 0 ] || fail "$name: $bad=$(field "$bad")"
   done
   if [ "$math" -gt 0 ] && [ "$(field mathml_native)" != 1 ]; then
