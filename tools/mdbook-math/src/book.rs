@@ -52,7 +52,10 @@ fn walk(value: &mut Value, count: &mut usize) -> Result<(), ChapterError> {
 
 fn chapter_name(chapter: &serde_json::Map<String, Value>) -> String {
     let field = |key: &str| chapter.get(key).and_then(Value::as_str).map(str::to_string);
-    field("source_path").or_else(|| field("path")).or_else(|| field("name")).unwrap_or_default()
+    field("source_path")
+        .or_else(|| field("path"))
+        .or_else(|| field("name"))
+        .unwrap_or_default()
 }
 
 /// One page with its math rendered, and the number of formulas in it.
@@ -88,8 +91,13 @@ mod tests {
         ] });
         assert_eq!(render_book(&mut book).unwrap(), 2);
         let one = book["items"][0]["Chapter"]["content"].as_str().unwrap();
-        assert!(one.starts_with("a <math") && one.ends_with("</math> b"), "{one}");
-        let two = book["items"][0]["Chapter"]["sub_items"][0]["Chapter"]["content"].as_str().unwrap();
+        assert!(
+            one.starts_with("a <math") && one.ends_with("</math> b"),
+            "{one}"
+        );
+        let two = book["items"][0]["Chapter"]["sub_items"][0]["Chapter"]["content"]
+            .as_str()
+            .unwrap();
         assert!(two.contains("display=\"block\""), "{two}");
         assert_eq!(book["items"][2]["PartTitle"], "$not a chapter$");
         assert_eq!(book["items"][3]["content"], "$no name, not a chapter$");
@@ -97,7 +105,8 @@ mod tests {
 
     #[test]
     fn a_bad_formula_names_its_chapter() {
-        let mut book = json!([{ "Chapter": { "name": "Bad", "path": "bad.md", "content": r"$\nosuch$" } }]);
+        let mut book =
+            json!([{ "Chapter": { "name": "Bad", "path": "bad.md", "content": r"$\nosuch$" } }]);
         let err = render_book(&mut book).unwrap_err().to_string();
         assert!(err.starts_with("bad.md: "), "{err}");
     }

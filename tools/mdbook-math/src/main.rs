@@ -38,7 +38,9 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), String> {
     let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input).map_err(|e| format!("cannot read stdin: {e}"))?;
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|e| format!("cannot read stdin: {e}"))?;
     let parsed: serde_json::Value =
         serde_json::from_str(&input).map_err(|e| format!("stdin is not JSON: {e}"))?;
     let mut book = match parsed {

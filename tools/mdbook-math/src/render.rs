@@ -24,15 +24,29 @@ pub fn to_mathml(tex: &str, display: bool) -> Result<String, RenderError> {
     // Parse first: the renderer would print a bad command in red instead of failing.
     let events: Vec<_> = Parser::new(tex, &storage)
         .collect::<Result<_, _>>()
-        .map_err(|e| RenderError::Parse { tex: tex.to_string(), message: e.to_string() })?;
+        .map_err(|e| RenderError::Parse {
+            tex: tex.to_string(),
+            message: e.to_string(),
+        })?;
     let config = RenderConfig {
-        display_mode: if display { DisplayMode::Block } else { DisplayMode::Inline },
+        display_mode: if display {
+            DisplayMode::Block
+        } else {
+            DisplayMode::Inline
+        },
         annotation: Some(tex),
         ..RenderConfig::default()
     };
     let mut mathml = String::new();
-    push_mathml(&mut mathml, events.into_iter().map(Ok::<_, std::convert::Infallible>), config)
-        .map_err(|source| RenderError::Write { tex: tex.to_string(), source })?;
+    push_mathml(
+        &mut mathml,
+        events.into_iter().map(Ok::<_, std::convert::Infallible>),
+        config,
+    )
+    .map_err(|source| RenderError::Write {
+        tex: tex.to_string(),
+        source,
+    })?;
     let mathml = space_attributes(&mathml.replace('\n', " "));
     Ok(if display {
         // A line that starts with <div begins an HTML block, which Markdown passes through
@@ -104,7 +118,10 @@ mod tests {
     #[test]
     fn display_math_is_a_block_of_its_own() {
         let html = to_mathml(r"\frac{a}{b}", true).unwrap();
-        assert!(html.starts_with("\n\n<div class=\"math-display\"><math"), "{html}");
+        assert!(
+            html.starts_with("\n\n<div class=\"math-display\"><math"),
+            "{html}"
+        );
         assert!(html.contains("display=\"block\""), "{html}");
         assert!(html.contains("<mfrac>"), "{html}");
         // inside an HTML block Markdown removes no backslash: nothing is escaped

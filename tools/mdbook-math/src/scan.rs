@@ -35,7 +35,9 @@ pub fn split(page: &str) -> Vec<Piece<'_>> {
                     i = line_end;
                     continue;
                 }
-                (Some((c, n)), Some(rc)) if rc == c && run >= n && line[run..].trim().is_empty() => {
+                (Some((c, n)), Some(rc))
+                    if rc == c && run >= n && line[run..].trim().is_empty() =>
+                {
                     fence = None;
                     i = line_end;
                     continue;
@@ -59,7 +61,10 @@ pub fn split(page: &str) -> Vec<Piece<'_>> {
             b'$' if bytes.get(i + 1) == Some(&b'$') => match page[i + 2..].find("$$") {
                 Some(n) => {
                     push_text(&mut pieces, &page[text_start..i]);
-                    pieces.push(Piece::Math { tex: &page[i + 2..i + 2 + n], display: true });
+                    pieces.push(Piece::Math {
+                        tex: &page[i + 2..i + 2 + n],
+                        display: true,
+                    });
                     i = i + 2 + n + 2;
                     text_start = i;
                 }
@@ -68,7 +73,10 @@ pub fn split(page: &str) -> Vec<Piece<'_>> {
             b'$' => match closing_dollar(page, i + 1) {
                 Some(end) => {
                     push_text(&mut pieces, &page[text_start..i]);
-                    pieces.push(Piece::Math { tex: &page[i + 1..end], display: false });
+                    pieces.push(Piece::Math {
+                        tex: &page[i + 1..end],
+                        display: false,
+                    });
                     i = end + 1;
                     text_start = i;
                 }
@@ -93,7 +101,11 @@ fn closing_backticks(page: &str, from: usize, run: usize) -> Option<usize> {
     let bytes = page.as_bytes();
     let mut j = from;
     while j < bytes.len() {
-        if bytes[j] == b'\n' && page[j + 1..].trim_start_matches([' ', '\t']).starts_with('\n') {
+        if bytes[j] == b'\n'
+            && page[j + 1..]
+                .trim_start_matches([' ', '\t'])
+                .starts_with('\n')
+        {
             return None;
         }
         if bytes[j] == b'`' {
@@ -119,7 +131,13 @@ fn closing_dollar(page: &str, from: usize) -> Option<usize> {
     while j < bytes.len() {
         match bytes[j] {
             b'\\' => j += 2,
-            b'\n' if page[j + 1..].trim_start_matches([' ', '\t']).starts_with('\n') => return None,
+            b'\n'
+                if page[j + 1..]
+                    .trim_start_matches([' ', '\t'])
+                    .starts_with('\n') =>
+            {
+                return None
+            }
             b'$' => {
                 let after_space = bytes[j - 1].is_ascii_whitespace();
                 let before_digit = bytes.get(j + 1).is_some_and(|b| b.is_ascii_digit());
@@ -140,7 +158,10 @@ mod tests {
     use Piece::{Math, Text};
 
     fn inline(tex: &str) -> Piece<'_> {
-        Math { tex, display: false }
+        Math {
+            tex,
+            display: false,
+        }
     }
 
     #[test]
@@ -152,7 +173,10 @@ mod tests {
                 Text("Token "),
                 inline("n+1"),
                 Text(" costs\n\n"),
-                Math { tex: "\nO(n)\n", display: true },
+                Math {
+                    tex: "\nO(n)\n",
+                    display: true
+                },
                 Text("\nend"),
             ]
         );
@@ -160,7 +184,13 @@ mod tests {
 
     #[test]
     fn display_math_on_one_line_is_display() {
-        assert_eq!(split("$$a^2$$"), [Math { tex: "a^2", display: true }]);
+        assert_eq!(
+            split("$$a^2$$"),
+            [Math {
+                tex: "a^2",
+                display: true
+            }]
+        );
     }
 
     #[test]
@@ -168,7 +198,10 @@ mod tests {
         let page = "```rust\nlet s = \"$x$\"; // $$y$$\n```\n~~~~\n$z$\n~~~~\nafter $w$";
         assert_eq!(
             split(page),
-            [Text("```rust\nlet s = \"$x$\"; // $$y$$\n```\n~~~~\n$z$\n~~~~\nafter "), inline("w")]
+            [
+                Text("```rust\nlet s = \"$x$\"; // $$y$$\n```\n~~~~\n$z$\n~~~~\nafter "),
+                inline("w")
+            ]
         );
     }
 
@@ -181,13 +214,26 @@ mod tests {
     #[test]
     fn inline_code_is_untouched() {
         let page = "run `echo $HOME $PATH` and ``a ` $b$`` then $c$";
-        assert_eq!(split(page), [Text("run `echo $HOME $PATH` and ``a ` $b$`` then "), inline("c")]);
+        assert_eq!(
+            split(page),
+            [
+                Text("run `echo $HOME $PATH` and ``a ` $b$`` then "),
+                inline("c")
+            ]
+        );
     }
 
     #[test]
     fn escaped_dollars_are_untouched() {
         let page = r"costs \$5 or \$6, while $a\$b$ is math";
-        assert_eq!(split(page), [Text(r"costs \$5 or \$6, while "), inline(r"a\$b"), Text(" is math")]);
+        assert_eq!(
+            split(page),
+            [
+                Text(r"costs \$5 or \$6, while "),
+                inline(r"a\$b"),
+                Text(" is math")
+            ]
+        );
     }
 
     #[test]
@@ -200,12 +246,18 @@ mod tests {
     #[test]
     fn inline_math_does_not_cross_a_blank_line() {
         assert_eq!(split("a $b\n\nc$ d"), [Text("a $b\n\nc$ d")]);
-        assert_eq!(split("a $b\nc$ d"), [Text("a "), inline("b\nc"), Text(" d")]);
+        assert_eq!(
+            split("a $b\nc$ d"),
+            [Text("a "), inline("b\nc"), Text(" d")]
+        );
     }
 
     #[test]
     fn unclosed_delimiters_are_text() {
         assert_eq!(split("$$ never closed"), [Text("$$ never closed")]);
-        assert_eq!(split("one `tick and $x$"), [Text("one `tick and "), inline("x")]);
+        assert_eq!(
+            split("one `tick and $x$"),
+            [Text("one `tick and "), inline("x")]
+        );
     }
 }
