@@ -4,10 +4,12 @@
 //! cargo run --release -p ch01-tokenizer --bin train-tokenizer -- --out chapters/ch01-tokenizer/tokenizer.json
 //! ```
 //!
-//! Generates the corpus, trains a byte-level BPE on it and writes `tokenizer.json`
-//! atomically. Same arguments, same file, byte for byte.
+//! Generates the corpus ([`corpus`]), trains a byte-level BPE on it with the `tokenizers` crate
+//! and writes `tokenizer.json` atomically. Same arguments, same file, byte for byte.
 
-use ch01_tokenizer::{corpus, train, TokenizerError};
+mod corpus;
+
+use ch01_tokenizer::{train, TokenizerError};
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -75,4 +77,31 @@ fn run(args: &Args) -> Result<(), TokenizerError> {
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ch01_tokenizer::bpe;
+
+    #[test]
+    fn training_is_deterministic() {
+        let docs = corpus::generate(200, 3);
+        let a = train::train(&docs, 1000).unwrap().to_json().unwrap();
+        let b = train::train(&docs, 1000).unwrap().to_json().unwrap();
+        assert!(a == b, "two trainings on the same corpus differ");
+    }
+
+    /// The chapter's plain loop and the `tokenizers` crate learn the same merges, all of them
+    /// until no pair is left, from the first documents of the corpus the shipped tokenizer is
+    /// trained on (the default seed).
+    #[test]
+    fn the_plain_loop_learns_the_merges_of_the_crate_on_this_corpus() {
+        let docs = corpus::generate(100, Args::parse_from(["train-tokenizer"]).seed);
+        let ours = bpe::learn(&bpe::count_words(&docs).unwrap(), usize::MAX).merge_tokens();
+        let theirs = train::train(&docs, 256 + ours.len() + 100).unwrap().merges().unwrap();
+        eprintln!("{} merges, the first {:?}", ours.len(), &ours[..5]);
+        assert!(ours.len() > 1000, "only {} merges", ours.len());
+        assert_eq!(ours, theirs);
+    }
 }
