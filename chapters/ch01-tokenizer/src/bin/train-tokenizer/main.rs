@@ -104,4 +104,17 @@ mod tests {
         assert!(ours.len() > 1000, "only {} merges", ours.len());
         assert_eq!(ours, theirs);
     }
+
+    /// The whole corpus of the shipped tokenizer (20,000 documents, 7 MB): the plain loop's
+    /// first merges are the shipped `tokenizer.json`'s. Slow: every merge recounts all pairs.
+    /// `cargo test --release -p ch01-tokenizer --bin train-tokenizer -- --ignored`
+    #[test]
+    #[ignore = "minutes in a debug build; run it in release"]
+    fn the_plain_loop_learns_the_first_merges_of_the_shipped_tokenizer() {
+        let defaults = Args::parse_from(["train-tokenizer"]);
+        let docs = corpus::generate(defaults.documents, defaults.seed);
+        let ours = bpe::learn(&bpe::count_words(&docs).unwrap(), 500).merge_tokens();
+        let shipped = ch01_tokenizer::Tokenizer::shipped().merges().unwrap();
+        assert_eq!(ours, shipped[..500]);
+    }
 }
