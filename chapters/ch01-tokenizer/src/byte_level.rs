@@ -19,7 +19,7 @@ pub use to_char::byte_to_char;
 // ANCHOR: byte_map
 /// Bytes that GPT-2 keeps as themselves: printable ASCII and most of printable Latin-1.
 #[cfg_attr(feature = "ex-ch01-1", allow(dead_code))] // the exercise's stub has yet to use it
-fn is_printable(b: u8) -> bool {
+pub(crate) fn is_printable(b: u8) -> bool {
     (b'!'..=b'~').contains(&b) || (0xA1..=0xAC).contains(&b) || (0xAE..=0xFF).contains(&b)
 }
 
@@ -34,6 +34,12 @@ pub fn char_to_byte(c: char) -> Option<u8> {
 /// vocabulary). `<|endoftext|>` is all printable ASCII, so it maps to its own 13 bytes.
 pub fn token_to_bytes(token: &str) -> Option<Vec<u8>> {
     token.chars().map(char_to_byte).collect()
+}
+
+/// The token string of some bytes, as a byte-level vocabulary writes it (`b" cat"` ->
+/// `"Ġcat"`): the inverse of [`token_to_bytes`].
+pub fn bytes_to_token(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| byte_to_char(b)).collect()
 }
 
 #[cfg(test)]
@@ -71,5 +77,7 @@ mod tests {
         // 'é' is the two bytes C3 A9, written 'Ã' (0xC3) and '©' (0xA9)
         assert_eq!(token_to_bytes("Ã©").unwrap(), "é".as_bytes());
         assert_eq!(token_to_bytes("猫"), None);
+        assert_eq!(bytes_to_token(b" cat"), "Ġcat");
+        assert_eq!(bytes_to_token("é".as_bytes()), "Ã©");
     }
 }

@@ -12,22 +12,24 @@
 //! split across tokens. Printing tokens one at a time, as generation does, must then wait for
 //! the rest of the character: that is the job of [`StreamDecoder`].
 //!
-//! The tokenizer itself is the `tokenizers` crate (the one behind Hugging Face's tokenizers).
-//! This chapter trains one on a corpus it [generates](corpus) and ships the result as
-//! `tokenizer.json` (50,257 ids, `<|endoftext|>` = 50256, like GPT-2), and loads any GPT-2
-//! style `tokenizer.json`.
+//! [`bpe`] writes the training loop out in full: count the adjacent pairs, merge the most
+//! frequent, repeat. It learns the same merges as the `tokenizers` crate (the one behind
+//! Hugging Face's tokenizers), which the rest of the chapter uses to train fast ([`train`]),
+//! load, encode and decode ([`tokenizer`]). The chapter ships a tokenizer trained on a corpus
+//! the project generates itself (the `train-tokenizer` binary): `tokenizer.json`, 50,257 ids
+//! with `<|endoftext|>` = 50256, like GPT-2. Any GPT-2 style `tokenizer.json` loads too.
 //!
 //! | file | idea |
 //! |---|---|
-//! | [`corpus`] | generating training text, deterministically |
+//! | [`bpe`] | learning the merges: the plain loop |
 //! | [`byte_level`] | GPT-2's map from bytes to printable characters |
-//! | [`train`] | learning the merges (byte-pair encoding) |
+//! | [`train`] | the same training, by the `tokenizers` crate |
 //! | [`tokenizer`] | loading `tokenizer.json`, encode, decode |
 //! | [`stream`] | decoding one id at a time without breaking characters |
 //! | [`error`] | what can go wrong |
 
+pub mod bpe;
 pub mod byte_level;
-pub mod corpus;
 pub mod error;
 pub mod stream;
 pub mod tokenizer;

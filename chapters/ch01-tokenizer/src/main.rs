@@ -1,7 +1,8 @@
 //! `cargo run -p ch01-tokenizer -- "some text"`: show the tokens and ids of a text.
+//! `cargo run -p ch01-tokenizer -- --learn 8 "some text"`: learn 8 merges from the text.
 
-use ch01_tokenizer::byte_level::token_to_bytes;
-use ch01_tokenizer::{Tokenizer, TokenizerError};
+use ch01_tokenizer::byte_level::{bytes_to_token, token_to_bytes};
+use ch01_tokenizer::{bpe, train, Tokenizer, TokenizerError};
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +21,10 @@ struct Args {
     /// A GPT-2 style tokenizer.json to use instead of the one this chapter ships (50,257 ids).
     #[arg(long, value_name = "PATH")]
     tokenizer: Option<PathBuf>,
+    /// Instead: learn N merges from the text with the chapter's plain BPE loop, print them,
+    /// and check that the tokenizers crate learns the same ones.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    learn: Option<u32>,
 }
 
 fn main() -> ExitCode {
@@ -34,6 +39,9 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), TokenizerError> {
+    if let Some(n_merges) = args.learn {
+        return learn(&args.text, n_merges as usize);
+    }
     let (tokenizer, source) = match &args.tokenizer {
         Some(path) => (Tokenizer::from_file(path)?, path.display().to_string()),
         None => (Tokenizer::shipped(), "the shipped tokenizer.json".to_string()),
@@ -76,6 +84,47 @@ fn run(args: &Args) -> Result<(), TokenizerError> {
     Ok(())
 }
 
+/// `--learn N`: the merges the plain loop learns from `text`, one row each, then the same
+/// training by the `tokenizers` crate to compare.
+fn learn(text: &str, n_merges: usize) -> Result<(), TokenizerError> {
+    let documents = [text.to_string()];
+    let words = bpe::count_words(&documents)?;
+    let occurrences: u64 = words.values().sum();
+    println!("{occurrences} words ({} distinct) in the text", words.len());
+    let learned = bpe::learn(&words, n_merges);
+    let token = |id| bytes_to_token(learned.token(id).unwrap_or_default());
+    let rows: Vec<[String; 5]> = learned
+        .merges()
+        .iter()
+        .enumerate()
+        .map(|(k, merge)| {
+            let (left, right) = merge.pair;
+            let id = 256 + k as u32;
+            [(k + 1).to_string(), merge.count.to_string(), format!("{} + {}", token(left), token(right)), id.to_string(), token(id)]
+        })
+        .collect();
+    print_table(&["merge", "count", "pair", "id", "token"], &rows);
+    if learned.merges().len() < n_merges {
+        println!("no pair left to merge after {} merges: every word is one token", learned.merges().len());
+    }
+
+    let theirs = train::train(&documents, 256 + n_merges + 1)?.merges()?;
+    let ours = learned.merge_tokens();
+    match ours.iter().zip(&theirs).position(|(a, b)| a != b) {
+        None if ours.len() == theirs.len() => {
+            println!("the tokenizers crate learns the same {} merges", ours.len())
+        }
+        None => println!("the tokenizers crate learns {} merges, this loop {}", theirs.len(), ours.len()),
+        Some(k) => println!(
+            "the tokenizers crate learns DIFFERENT merges: merge {} is {} + {} there",
+            k + 1,
+            theirs[k].0,
+            theirs[k].1
+        ),
+    }
+    Ok(())
+}
+
 /// The text of one token with whitespace made visible. A token that holds only part of a
 /// multi-byte character decodes to U+FFFD; for it, the raw bytes that are not a whole
 /// character are shown in hex: `<E7 8C>`.
@@ -108,12 +157,12 @@ fn visible(text: &str) -> String {
 }
 
 /// Left-aligned columns, sized by character count (wide CJK characters may still shift a bit).
-fn print_table(header: &[&str; 4], rows: &[[String; 4]]) {
+fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
     let width = |col: usize| {
         rows.iter().map(|r| r[col].chars().count()).chain([header[col].chars().count()]).max().unwrap_or(0)
     };
-    let widths: Vec<usize> = (0..4).map(width).collect();
-    let line = |cells: [&str; 4]| {
+    let widths: Vec<usize> = (0..N).map(width).collect();
+    let line = |cells: [&str; N]| {
         let padded: Vec<String> = cells
             .iter()
             .zip(&widths)
@@ -123,6 +172,6 @@ fn print_table(header: &[&str; 4], rows: &[[String; 4]]) {
     };
     line(*header);
     for row in rows {
-        line([&row[0], &row[1], &row[2], &row[3]]);
+        line(row.each_ref().map(String::as_str));
     }
 }

@@ -110,6 +110,31 @@ impl Tokenizer {
         self.inner.token_to_id(token)
     }
 
+    /// The merges of a BPE tokenizer, in the order they were learned, as pairs of token
+    /// strings (`("Ġ", "t")`): the `merges` list of `tokenizer.json`.
+    pub fn merges(&self) -> Result<Vec<(String, String)>> {
+        let json: serde_json::Value =
+            serde_json::from_str(&self.to_json()?).map_err(|e| TokenizerError::Parse(e.to_string()))?;
+        let merges = json["model"]["merges"]
+            .as_array()
+            .ok_or_else(|| TokenizerError::Parse("no list of BPE merges in this tokenizer".to_string()))?;
+        merges
+            .iter()
+            .map(|merge| {
+                // ["Ġ", "t"] (tokenizers 0.20 and later) or "Ġ t" (older files)
+                let pair = match merge {
+                    serde_json::Value::Array(pair) => match pair.as_slice() {
+                        [a, b] => a.as_str().zip(b.as_str()).map(|(a, b)| (a.to_string(), b.to_string())),
+                        _ => None,
+                    },
+                    serde_json::Value::String(s) => s.split_once(' ').map(|(a, b)| (a.to_string(), b.to_string())),
+                    _ => None,
+                };
+                pair.ok_or_else(|| TokenizerError::Parse(format!("a BPE merge is not a pair of tokens: {merge}")))
+            })
+            .collect()
+    }
+
     /// The JSON of this tokenizer: what `tokenizer.json` holds.
     pub fn to_json(&self) -> Result<String> {
         self.inner
@@ -154,6 +179,18 @@ pub(crate) mod tests {
             assert!(t.id_to_token(id).is_some(), "id {id} has no token");
         }
         assert!(t.id_to_token(50257).is_none());
+    }
+
+    #[test]
+    fn merges_of_the_shipped_tokenizer() {
+        // the file's "merges" list: 50,000 pairs (256 bytes + 50,000 merges + <|endoftext|>),
+        // the first " "+"t", then "h"+"e"; merge 13 glues the tokens of merges 1 and 2: " t"+"he"
+        let merges = shipped().merges().unwrap();
+        assert_eq!(merges.len(), 50_000);
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(merges[0], pair("Ġ", "t"));
+        assert_eq!(merges[1], pair("h", "e"));
+        assert_eq!(merges[12], pair("Ġt", "he"));
     }
 
     #[test]

@@ -1,17 +1,10 @@
 //! Training a byte-level BPE tokenizer with the `tokenizers` crate.
 //!
-//! **Byte-pair encoding** learns a vocabulary from data:
-//!
-//! 1. the text is cut into "words" (GPT-2's pre-tokenizer: letters with their leading space,
-//!    runs of digits, runs of punctuation, whitespace), so no token crosses a word boundary;
-//! 2. every word is written as its bytes: the vocabulary starts with the 256 single bytes;
-//! 3. the most frequent adjacent pair of tokens in the corpus (say `t` + `h`) is **merged**
-//!    into a new token `th`, and every occurrence is rewritten with it;
-//! 4. step 3 repeats until the vocabulary has the size asked for.
-//!
-//! The merges, in order, *are* the tokenizer: encoding a new text replays them. Frequent words
-//! end up as one token, rare words as a few pieces, and unseen characters as their raw bytes:
-//! nothing is ever "unknown".
+//! The algorithm is [`crate::bpe`]'s loop (words from GPT-2's pre-tokenizer, the 256 bytes to
+//! start, merge the most frequent pair until the vocabulary is full), run by the crate with a
+//! priority queue and counts updated in place instead of recounted, so that 50,000 merges on
+//! megabytes of text take seconds. The tests of [`crate::bpe`] check that both learn the same
+//! merges. The crate also writes the result as a `tokenizer.json` that loads anywhere.
 
 use crate::error::{Result, TokenizerError};
 use crate::tokenizer::{Tokenizer, EOS_TOKEN};
@@ -92,14 +85,6 @@ mod tests {
         // text that was never seen still round-trips, through single bytes
         let text = "slow lower 42 ünïcode 🦀";
         assert_eq!(t.decode(&t.encode(text).unwrap()).unwrap(), text);
-    }
-
-    #[test]
-    fn training_is_deterministic() {
-        let docs = crate::corpus::generate(200, 3);
-        let a = train(&docs, 1000).unwrap().to_json().unwrap();
-        let b = train(&docs, 1000).unwrap().to_json().unwrap();
-        assert!(a == b, "two trainings on the same corpus differ");
     }
 
     #[test]

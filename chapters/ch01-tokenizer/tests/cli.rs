@@ -72,3 +72,25 @@ fn the_shared_bad_inputs_get_the_shared_answers() {
     let problems = check(exe, &["some text"], &[Group::Any]);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn learn_shows_the_merges_and_agrees_with_the_crate() {
+    // counted by hand: "at" is in cat, sat x2, mat, cats, mats (6); "he" in the 4 "the";
+    // "t"+"h" also occurs 4 times, but the tie goes to the smaller ids: "h" (71) < "t" (83)
+    let r = run(&["--learn", "3", "the cat sat on the mat, the cats sat on the mats"]);
+    assert!(r.ok, "{}", r.err);
+    assert!(r.out.starts_with("13 words (9 distinct) in the text\n"), "{}", r.out);
+    let rows: Vec<Vec<&str>> = r.out.lines().skip(2).take(3).map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows[0], ["1", "6", "a", "+", "t", "256", "at"]);
+    assert_eq!(rows[1], ["2", "4", "h", "+", "e", "257", "he"]);
+    assert_eq!(rows[2], ["3", "4", "t", "+", "he", "258", "the"]);
+    assert!(r.out.contains("the tokenizers crate learns the same 3 merges"), "{}", r.out);
+
+    let r = run(&["--learn", "5", "aaa"]);
+    assert!(r.ok, "{}", r.err);
+    assert!(r.out.contains("no pair left to merge after 2 merges"), "{}", r.out);
+
+    let r = run(&["--learn", "0", "aaa"]);
+    assert_eq!(r.code, Some(2), "{}", r.err);
+    assert_eq!(r.err.lines().count(), 1, "{}", r.err);
+}

@@ -4,10 +4,12 @@
 //! cargo run --release -p ch01-tokenizer --bin train-tokenizer -- --out chapters/ch01-tokenizer/tokenizer.json
 //! ```
 //!
-//! Generates the corpus, trains a byte-level BPE on it and writes `tokenizer.json`
-//! atomically. Same arguments, same file, byte for byte.
+//! Generates the corpus ([`corpus`]), trains a byte-level BPE on it with the `tokenizers` crate
+//! and writes `tokenizer.json` atomically. Same arguments, same file, byte for byte.
 
-use ch01_tokenizer::{corpus, train, TokenizerError};
+mod corpus;
+
+use ch01_tokenizer::{train, TokenizerError};
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,7 +37,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    shared::exit_code(run(&Args::parse())) // one `error:` line and exit code 1 on failure
+    // usage errors: one `error:` line, exit 2; a failed run: one `error:` line, exit 1
+    shared::exit_code(run(&shared::cli::parse_or_exit::<Args>()))
 }
 
 fn run(args: &Args) -> Result<(), TokenizerError> {
@@ -75,4 +78,44 @@ fn run(args: &Args) -> Result<(), TokenizerError> {
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ch01_tokenizer::bpe;
+
+    #[test]
+    fn training_is_deterministic() {
+        let docs = corpus::generate(200, 3);
+        let a = train::train(&docs, 1000).unwrap().to_json().unwrap();
+        let b = train::train(&docs, 1000).unwrap().to_json().unwrap();
+        assert!(a == b, "two trainings on the same corpus differ");
+    }
+
+    /// The chapter's plain loop and the `tokenizers` crate learn the same merges, all of them
+    /// until no pair is left, from the first documents of the corpus the shipped tokenizer is
+    /// trained on (the default seed).
+    #[test]
+    fn the_plain_loop_learns_the_merges_of_the_crate_on_this_corpus() {
+        let docs = corpus::generate(100, Args::parse_from(["train-tokenizer"]).seed);
+        let ours = bpe::learn(&bpe::count_words(&docs).unwrap(), usize::MAX).merge_tokens();
+        let theirs = train::train(&docs, 256 + ours.len() + 100).unwrap().merges().unwrap();
+        eprintln!("{} merges, the first {:?}", ours.len(), &ours[..5]);
+        assert!(ours.len() > 1000, "only {} merges", ours.len());
+        assert_eq!(ours, theirs);
+    }
+
+    /// The whole corpus of the shipped tokenizer (20,000 documents, 7 MB): the plain loop's
+    /// first merges are the shipped `tokenizer.json`'s. Slow: every merge recounts all pairs.
+    /// `cargo test --release -p ch01-tokenizer --bin train-tokenizer -- --ignored`
+    #[test]
+    #[ignore = "minutes in a debug build; run it in release"]
+    fn the_plain_loop_learns_the_first_merges_of_the_shipped_tokenizer() {
+        let defaults = Args::parse_from(["train-tokenizer"]);
+        let docs = corpus::generate(defaults.documents, defaults.seed);
+        let ours = bpe::learn(&bpe::count_words(&docs).unwrap(), 500).merge_tokens();
+        let shipped = ch01_tokenizer::Tokenizer::shipped().merges().unwrap();
+        assert_eq!(ours, shipped[..500]);
+    }
 }
