@@ -21,6 +21,7 @@ pub mod linear;
 pub mod mask;
 pub mod parallel;
 pub mod softmax;
+pub mod tolerance;
 
 pub use activation::gelu;
 pub use checkpoint::Checkpoint;
