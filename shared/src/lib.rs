@@ -25,6 +25,7 @@ pub mod linear;
 pub mod mask;
 pub mod parallel;
 pub mod softmax;
+pub mod tolerance;
 
 pub use activation::gelu;
 pub use attention_kernel::causal_attention;

@@ -2,14 +2,15 @@
 //!
 //! `tools/make_fixtures.py` built small random GPT-2s with `GPT2LMHeadModel.save_pretrained`
 //! and recorded what transformers computes. Here the same folders are loaded through the code
-//! users run (`Gpt::from_pretrained`, `Tokenizer::from_file`) and must agree:
-//! logits within 1e-4 (f32) and 1e-9 (f64, against `model.double()`), greedy tokens exactly,
-//! with and without the KV cache.
+//! users run (`Gpt::from_pretrained`, `Tokenizer::from_file`) and must agree: logits within
+//! `shared::tolerance::F32_VS_TRANSFORMERS` (f32) and `F64_VS_TRANSFORMERS` (f64, against
+//! `model.double()`), greedy tokens exactly, with and without the KV cache.
 
 use ch01_tokenizer::Tokenizer;
 use ch04_gpt::{GenerateOptions, Gpt};
 use ch08_kv_cache::KvGpt;
 use serde_json::Value;
+use shared::tolerance::{F32_VS_TRANSFORMERS, F64_VS_TRANSFORMERS};
 use shared::Float;
 use std::path::PathBuf;
 
@@ -55,16 +56,16 @@ fn check_logits<F: Float>(folder: &str, reference_of: &str, key: &str, tol: f64)
 }
 
 #[test]
-fn f32_logits_match_transformers_within_1e_4() {
-    check_logits::<f32>("gpt2-tiny-a", "gpt2-tiny-a", "logits_f32", 1e-4);
-    check_logits::<f32>("gpt2-tiny-b", "gpt2-tiny-b", "logits_f32", 1e-4);
-    check_logits::<f32>("gpt2-tiny-a-published-layout", "gpt2-tiny-a", "logits_f32", 1e-4);
+fn f32_logits_match_transformers() {
+    check_logits::<f32>("gpt2-tiny-a", "gpt2-tiny-a", "logits_f32", F32_VS_TRANSFORMERS);
+    check_logits::<f32>("gpt2-tiny-b", "gpt2-tiny-b", "logits_f32", F32_VS_TRANSFORMERS);
+    check_logits::<f32>("gpt2-tiny-a-published-layout", "gpt2-tiny-a", "logits_f32", F32_VS_TRANSFORMERS);
 }
 
 #[test]
-fn f64_logits_match_transformers_double_within_1e_9() {
-    check_logits::<f64>("gpt2-tiny-a", "gpt2-tiny-a", "logits_f64", 1e-9);
-    check_logits::<f64>("gpt2-tiny-b", "gpt2-tiny-b", "logits_f64", 1e-9);
+fn f64_logits_match_transformers_double() {
+    check_logits::<f64>("gpt2-tiny-a", "gpt2-tiny-a", "logits_f64", F64_VS_TRANSFORMERS);
+    check_logits::<f64>("gpt2-tiny-b", "gpt2-tiny-b", "logits_f64", F64_VS_TRANSFORMERS);
 }
 
 #[test]

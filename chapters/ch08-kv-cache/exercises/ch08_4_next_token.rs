@@ -12,12 +12,12 @@ use shared::{Error, Float, Result};
 impl<F: Float> NextToken<F> for KvGpt<F> {
     /// tokens: the prompt and everything generated so far -> logits of the next token `[vocab_size]`.
     fn next_logits(&mut self, tokens: &[u32]) -> Result<Array1<F>> {
-        // TODO: the caches already hold the first self.current_pos tokens. Feed only the rest,
-        // tokens[self.current_pos..], through self.forward_last with the cache, in pieces of
+        // TODO: the caches already hold the first self.current_pos()? tokens. Feed only the
+        // rest through self.forward_last with the cache, in pieces of
         // self.prefill_chunk tokens when it is Some (all at once when None), and return the
         // last piece's logits as `[vocab_size]`. If no token is new, return
         // Err(Error::InvalidArgument(..)) saying to call reset_kv_cache() for a new prompt.
-        todo!("ch08-4: feed tokens[current_pos..] to forward_last with the cache; return the last logits")
+        todo!("ch08-4: feed the tokens after the cached ones to forward_last with the cache; return the last logits")
     }
 
     // given: a new prompt starts from empty caches at position 0
@@ -27,6 +27,6 @@ impl<F: Float> NextToken<F> for KvGpt<F> {
     }
 
     fn context_length(&self) -> usize {
-        self.model.config.context_length
+        self.config().context_length
     }
 }

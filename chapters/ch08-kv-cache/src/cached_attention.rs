@@ -16,8 +16,8 @@ mod with_cache;
 /// touches it (Rust's counterpart of `register_buffer("cache_k", None, persistent=False)`).
 #[derive(Debug, Clone)]
 pub struct CachedAttention<F> {
-    pub attn: MultiHeadAttention<F>,
-    pub cache: KvCache<F>,
+    attn: MultiHeadAttention<F>,
+    cache: KvCache<F>,
 }
 // ANCHOR_END: struct
 
@@ -27,6 +27,21 @@ impl<F: Float> CachedAttention<F> {
             attn,
             cache: KvCache::new(storage),
         }
+    }
+
+    /// The keys and values cached so far.
+    pub fn cache(&self) -> &KvCache<F> {
+        &self.cache
+    }
+
+    /// Chapter 3's attention: the weights.
+    pub fn attn(&self) -> &MultiHeadAttention<F> {
+        &self.attn
+    }
+
+    /// The weights back, the cache dropped.
+    pub fn into_attn(self) -> MultiHeadAttention<F> {
+        self.attn
     }
 }
 

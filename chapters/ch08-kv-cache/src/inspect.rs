@@ -1,4 +1,4 @@
-//! Looking inside the cache: layers, shapes, bytes (seed 002's inspection).
+//! Looking inside the cache: layers, shapes, bytes.
 
 use crate::kv_gpt::KvGpt;
 use shared::Float;
@@ -20,18 +20,17 @@ pub struct LayerCache {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CacheInfo {
     pub dtype: &'static str,
+    /// Positions cached in the first layer (every layer lists its own shape below, so layers
+    /// that disagreed would show).
     pub current_pos: usize,
     pub layers: Vec<LayerCache>,
 }
 
 impl CacheInfo {
     pub fn of<F: Float>(model: &KvGpt<F>) -> Self {
-        let layers = model
-            .model
-            .blocks
-            .iter()
-            .map(|b| {
-                let c = &b.attn.cache;
+        let layers: Vec<LayerCache> = model
+            .caches()
+            .map(|c| {
                 let shape = |a: ndarray::ArrayView4<F>| {
                     let (b, h, s, d) = a.dim();
                     [b, h, s, d]
@@ -46,7 +45,7 @@ impl CacheInfo {
             .collect();
         CacheInfo {
             dtype: F::NAME,
-            current_pos: model.current_pos,
+            current_pos: layers.first().map_or(0, |l| l.k_shape[2]),
             layers,
         }
     }

@@ -21,17 +21,20 @@ pub enum CacheStorage {
 }
 
 /// Keys and values of one attention layer, `[batch, n_kv_heads, seq, head_dim]` each.
+///
+/// `len` is the one count of cached positions: the model derives the positions of new tokens
+/// from it, and the causal mask its offset. The fields are private, so nothing else can move it.
 #[derive(Debug, Clone)]
 pub struct KvCache<F> {
     /// `None` until the first token arrives (the buffer starts empty, like `register_buffer(None)`).
-    pub cache_k: Option<Array4<F>>,
-    pub cache_v: Option<Array4<F>>,
+    cache_k: Option<Array4<F>>,
+    cache_v: Option<Array4<F>>,
     /// Number of cached positions (for `Preallocated`, the write pointer).
     len: usize,
     storage: CacheStorage,
     /// Bytes written into the cache so far (new entries plus, for `Concat`, the re-copied old
-    /// ones): the cost each strategy pays per token.
-    pub bytes_copied: u64,
+    /// ones): the cost each strategy pays per token, for the demo's plot.
+    bytes_copied: u64,
 }
 
 impl<F: Float> KvCache<F> {
@@ -129,6 +132,13 @@ impl<F: Float> KvCache<F> {
     pub fn allocated_bytes(&self) -> usize {
         let n = self.cache_k.as_ref().map_or(0, |a| a.len()) + self.cache_v.as_ref().map_or(0, |a| a.len());
         n * std::mem::size_of::<F>()
+    }
+
+    /// Bytes written into the cache since it was created, as counted by [`append`](Self::append)
+    /// (new entries plus, for `Concat`, the re-copied old ones). Tests check it against an
+    /// allocation counter.
+    pub fn bytes_copied(&self) -> u64 {
+        self.bytes_copied
     }
 }
 

@@ -1,28 +1,31 @@
-//! GPT-2 with a KV cache in every layer and the position counter `current_pos`.
+//! GPT-2 with a KV cache in every layer. The position of the next token is the caches' length.
 
 use crate::cached_attention::CachedAttention;
 use crate::inspect::CacheInfo;
-use crate::kv_cache::CacheStorage;
+use crate::kv_cache::{CacheStorage, KvCache};
 use ch03_attention::MultiHeadAttention;
 use ch04_gpt::{generate, GenerateOptions, Generation, Gpt};
-use shared::{Error, Float, Result};
+use shared::{Error, Float, GptConfig, Result};
 
-// Exercise ch08-3 (`current_pos`: positions of new tokens, reset): `--features ex-ch08-3`
-// swaps in the learner's stub; likewise exercise ch08-4 (feed only the tokens not yet cached).
+// Exercise ch08-3 (`current_pos()` from the caches, positions of new tokens, reset):
+// `--features ex-ch08-3` swaps in the learner's stub; likewise exercise ch08-4 (feed only the
+// tokens not yet cached).
 #[cfg_attr(feature = "ex-ch08-3", path = "../exercises/ch08_3_position.rs")]
 mod position;
 #[cfg_attr(feature = "ex-ch08-4", path = "../exercises/ch08_4_next_token.rs")]
 mod next_token;
 
 // ANCHOR: struct
-/// Chapter 4's [`Gpt`] with [`CachedAttention`] in every block, and `current_pos`: how many
-/// positions the caches hold, which is also the position of the next token fed.
+/// Chapter 4's [`Gpt`] with [`CachedAttention`] in every block.
+///
+/// There is no position counter: the number of cached positions is each layer's cache length
+/// ([`current_pos`](Self::current_pos)), which is also the position of the next token fed and
+/// the offset of the causal mask. One count, so the three cannot disagree.
 #[derive(Debug, Clone)]
 pub struct KvGpt<F> {
-    pub model: Gpt<F, CachedAttention<F>>,
-    pub current_pos: usize,
+    model: Gpt<F, CachedAttention<F>>,
     /// Feed a long prompt in chunks of this many tokens (`None`: all at once).
-    pub prefill_chunk: Option<usize>,
+    prefill_chunk: Option<usize>,
 }
 // ANCHOR_END: struct
 
@@ -31,7 +34,6 @@ impl<F: Float> KvGpt<F> {
     pub fn new(model: Gpt<F, MultiHeadAttention<F>>, storage: CacheStorage) -> Self {
         KvGpt {
             model: model.map_attention(|attn| CachedAttention::new(attn, storage)),
-            current_pos: 0,
             prefill_chunk: None,
         }
     }
@@ -42,10 +44,30 @@ impl<F: Float> KvGpt<F> {
         Self::new(model, CacheStorage::Preallocated { capacity })
     }
 
-    /// Refuse, before touching any cache, a chunk that would run past the context.
+    /// The model without its caches: chapter 4's plain [`Gpt`].
+    pub fn into_model(self) -> Gpt<F, MultiHeadAttention<F>> {
+        self.model.map_attention(CachedAttention::into_attn)
+    }
+
+    pub fn config(&self) -> &GptConfig {
+        &self.model.config
+    }
+
+    /// Every layer's cache, first layer first (to look inside; only the model writes them).
+    pub fn caches(&self) -> impl Iterator<Item = &KvCache<F>> + '_ {
+        self.model.blocks.iter().map(|block| block.attn.cache())
+    }
+
+    /// Feed a long prompt in chunks of this many tokens (`None`, the default: all at once).
+    pub fn set_prefill_chunk(&mut self, chunk: Option<usize>) {
+        self.prefill_chunk = chunk;
+    }
+
+    /// Refuse, before touching any cache, `t` tokens at positions `start..` that would run
+    /// past the context.
     #[cfg_attr(feature = "ex-ch08-3", allow(dead_code))] // the stub of exercise ch08-3 does not call it yet
-    fn check_fits(&self, t: usize) -> Result<()> {
-        let end = self.current_pos + t;
+    fn check_fits(&self, start: usize, t: usize) -> Result<()> {
+        let end = start + t;
         if end > self.model.config.context_length {
             return Err(Error::ContextOverflow {
                 len: end,
@@ -80,8 +102,8 @@ impl<F: Float> KvGpt<F> {
         CacheInfo::of(self)
     }
 
-    /// Bytes written into all caches since they were created (see [`crate::KvCache::bytes_copied`]).
+    /// Bytes written into all caches since they were created (see [`KvCache::bytes_copied`]).
     pub fn bytes_copied(&self) -> u64 {
-        self.model.blocks.iter().map(|b| b.attn.cache.bytes_copied).sum()
+        self.caches().map(KvCache::bytes_copied).sum()
     }
 }

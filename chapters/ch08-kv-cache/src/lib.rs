@@ -8,8 +8,8 @@
 //!   `register_buffer(..., persistent=False)`: state inside the layer, never part of the
 //!   weights) and, with `use_cache`, appends the new keys/values and attends over all of them
 //!   ([`CachedAttention`], [`KvCache`]);
-//! - the model tracks `current_pos`, so new tokens get the right positions, and the causal
-//!   mask is offset by the cached length ([`KvGpt`]);
+//! - the number of cached positions is the caches' length, and only that: new tokens get
+//!   positions from it ([`KvGpt::current_pos`]) and the causal mask is offset by it ([`KvGpt`]);
 //! - [`KvGpt::reset_kv_cache`] clears every layer before a new prompt.
 //!
 //! After the prompt, each step feeds **one** token: O(n) work per token instead of O(n^2).

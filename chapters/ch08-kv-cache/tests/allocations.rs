@@ -1,4 +1,9 @@
-//! What one cached decode step allocates, counted by a global allocator.
+//! What the cache and one cached decode step allocate, counted by a global allocator.
+//!
+//! First the cache alone: the bytes a concatenating cache copies at every append are measured
+//! (they are the new arrays it allocates), and the preallocated one is shown to allocate once
+//! and then write into the same buffer. The demo's `bytes_copied` counter is checked against
+//! these measurements.
 //!
 //! The preallocated cache reserves room for the whole context when the first token arrives;
 //! after that a decode step must never copy or grow the cache. This test counts the heap
@@ -12,8 +17,9 @@
 
 mod common;
 
-use ch08_kv_cache::{CacheStorage, KvGpt};
+use ch08_kv_cache::{CacheStorage, KvCache, KvGpt};
 use common::tiny_mha_config;
+use ndarray::{s, Array4};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -50,6 +56,73 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
+/// Bytes allocated while `f` runs.
+fn bytes_allocated_by<T>(f: impl FnOnce() -> T) -> (u64, T) {
+    BYTES.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    let out = f();
+    COUNTING.store(false, Ordering::SeqCst);
+    (BYTES.load(Ordering::SeqCst), out)
+}
+
+/// Keys (tag 0) or values (tag 1) of positions `first..first + t`, `[1, 2, t, 3]`, each entry
+/// a different number.
+fn entries(first: usize, t: usize, tag: usize) -> Array4<f32> {
+    Array4::from_shape_fn((1, 2, t, 3), |(_, h, p, d)| (1000 * tag + 100 * (first + p) + 10 * h + d) as f32)
+}
+
+/// Bytes of one position of keys, or of values: 2 KV heads x 3 dims x 4 bytes.
+const POSITION_BYTES: u64 = 2 * 3 * 4;
+
+#[test]
+fn concat_allocates_and_fills_a_whole_new_cache_at_every_append() {
+    let _one = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut cache = KvCache::<f32>::new(CacheStorage::Concat);
+    let (mut len, mut last_buffer) = (0, None);
+    for t in [4, 1, 1, 3, 1] {
+        let (k, v) = (entries(len, t, 0), entries(len, t, 1));
+        let copied_before = cache.bytes_copied();
+        let (bytes, appended) = bytes_allocated_by(|| cache.append(k.view(), v.view()));
+        appended.unwrap();
+        len += t;
+        // one new array for the keys and one for the values, each with all `len` positions
+        assert_eq!(bytes, 2 * len as u64 * POSITION_BYTES, "appending {t} to {} positions", len - t);
+        let buffer = cache.keys().as_ptr();
+        assert_ne!(Some(buffer), last_buffer, "concatenation should move the keys to a new buffer");
+        last_buffer = Some(buffer);
+        assert_eq!(cache.bytes_copied() - copied_before, bytes, "bytes_copied should be the bytes measured");
+    }
+    assert!(cache.keys() == entries(0, len, 0) && cache.values() == entries(0, len, 1));
+}
+
+#[test]
+fn preallocated_allocates_once_then_writes_in_the_same_buffer() {
+    let _one = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let capacity = 12;
+    let mut cache = KvCache::<f32>::new(CacheStorage::Preallocated { capacity });
+    let (k, v) = (entries(0, 4, 0), entries(0, 4, 1));
+    let (bytes, appended) = bytes_allocated_by(|| cache.append(k.view(), v.view()));
+    appended.unwrap();
+    assert_eq!(bytes, 2 * capacity as u64 * POSITION_BYTES, "the first append allocates room for the capacity");
+    let buffer = cache.keys().as_ptr();
+    let mut len = 4;
+    for t in [1, 1, 3, 1, 2] {
+        let (k, v) = (entries(len, t, 0), entries(len, t, 1));
+        let copied_before = cache.bytes_copied();
+        let (bytes, appended) = bytes_allocated_by(|| cache.append(k.view(), v.view()));
+        appended.unwrap();
+        assert_eq!(bytes, 0, "appending {t} positions to {len} should allocate nothing");
+        assert_eq!(cache.keys().as_ptr(), buffer, "the keys should stay in the buffer allocated first");
+        // the new entries are in the buffer, at the write pointer
+        assert!(cache.keys().slice(s![.., .., len..len + t, ..]) == k);
+        assert!(cache.values().slice(s![.., .., len..len + t, ..]) == v);
+        // and bytes_copied counts just them (the size of the arrays handed in)
+        assert_eq!(cache.bytes_copied() - copied_before, ((k.len() + v.len()) * 4) as u64);
+        len += t;
+    }
+    assert!(cache.keys() == entries(0, len, 0) && cache.values() == entries(0, len, 1));
+}
+
 /// (allocation calls, bytes) of one cached decode step of `token`.
 fn count_step(model: &mut KvGpt<f32>, token: u32) -> (u64, u64) {
     let ids = [token];
@@ -70,8 +143,8 @@ fn measure(storage: CacheStorage, early: usize, late: usize) -> ((u64, u64), (u6
     model.forward_last(common::row(&[1, 2, 3, 4]), true).unwrap();
     let mut at_early = None;
     let mut at_late = None;
-    while model.current_pos < late + 1 {
-        let pos = model.current_pos;
+    while model.current_pos().unwrap() < late + 1 {
+        let pos = model.current_pos().unwrap();
         let counted = count_step(&mut model, (pos % 50) as u32);
         if pos == early {
             at_early = Some(counted);

@@ -3,17 +3,17 @@
 mod common;
 use common::*;
 use ch03_attention::Qkv;
-use ch08_kv_cache::CacheStorage;
+use ch04_gpt::Gpt;
+use ch08_kv_cache::{CacheStorage, KvGpt};
 use ndarray::{s, Axis};
+use shared::tolerance::{F32_REORDERED, F64_REORDERED};
 use shared::Float;
 
 /// Feed `prompt` then `steps` greedy tokens one by one with the cache, and compare the logits of
 /// every new position with the uncached model run over the whole sequence.
-fn logits_match<F: Float>(tol: f64, storage: CacheStorage, prompt_len: usize, steps: usize) -> f64 {
-    let config = tiny_config();
-    let mut reference = uncached::<F>(&config, 11);
-    let mut model = cached::<F>(&config, 11, storage);
-    let mut seq = prompt(prompt_len, config.vocab_size as u32, 1);
+fn logits_match<F: Float>(mut reference: Gpt<F>, tol: f64, storage: CacheStorage, prompt_len: usize, steps: usize) -> f64 {
+    let mut model = KvGpt::new(reference.clone(), storage);
+    let mut seq = prompt(prompt_len, 101, 1);
     let mut worst = 0.0f64;
     let mut logits = model.forward(row(&seq), true).unwrap().index_axis_move(Axis(0), 0); // [t, vocab]
     for step in 0..=steps {
@@ -34,24 +34,32 @@ fn logits_match<F: Float>(tol: f64, storage: CacheStorage, prompt_len: usize, st
 }
 
 #[test]
-fn f32_logits_equal_within_1e_4_at_every_step() {
+fn f32_logits_equal_at_every_step() {
+    let mut worst = 0.0f64;
     for storage in STORAGES {
         for prompt_len in [1, 4, 13] {
-            logits_match::<f32>(1e-4, storage, prompt_len, 12);
+            // GPT-2's 0.02 initialisation (logits below 1) and the 0.3 fixture (logits up to ~8)
+            worst = worst.max(logits_match(uncached::<f32>(&tiny_config(), 11), F32_REORDERED, storage, prompt_len, 12));
+            worst = worst.max(logits_match(fixture_model::<f32>(), F32_REORDERED, storage, prompt_len, 12));
         }
     }
+    eprintln!("f32: max |cached - uncached| = {worst:e} (tolerance {F32_REORDERED:e})");
 }
 
 #[test]
-fn f64_logits_equal_within_1e_9_at_every_step() {
+fn f64_logits_equal_at_every_step() {
+    let mut worst = 0.0f64;
     for storage in STORAGES {
         for prompt_len in [1, 4, 13] {
-            logits_match::<f64>(1e-9, storage, prompt_len, 12);
+            // GPT-2's 0.02 initialisation (logits below 1) and the 0.3 fixture (logits up to ~8)
+            worst = worst.max(logits_match(uncached::<f64>(&tiny_config(), 11), F64_REORDERED, storage, prompt_len, 12));
+            worst = worst.max(logits_match(fixture_model::<f64>(), F64_REORDERED, storage, prompt_len, 12));
         }
     }
+    eprintln!("f64: max |cached - uncached| = {worst:e} (tolerance {F64_REORDERED:e})");
 }
 
-/// Seed 003's check: the keys and values in the cache after prompt + decode steps equal the
+/// The keys and values in the cache after prompt + decode steps equal the
 /// keys and values a full forward pass computes for the same sequence, layer by layer.
 #[test]
 fn cached_keys_and_values_equal_a_full_recompute() {
@@ -70,11 +78,12 @@ fn cached_keys_and_values_equal_a_full_recompute() {
             let (b, t, d) = x.dim();
             let h = block.ln_1.forward(x.view().into_shape_with_order((b * t, d)).unwrap());
             let Qkv { k, v, .. } = block.attn.project_qkv(h.into_shape_with_order((b, t, d)).unwrap().view()).unwrap();
-            let cache = &model.model.blocks[i].attn.cache;
+            let cache = model.caches().nth(i).unwrap();
             assert_eq!(cache.keys().dim(), (1, config.n_kv_heads, 9, config.head_dim()));
             let dk = (&cache.keys() - &k).mapv(f64::abs).fold(0.0f64, |m, &x| m.max(x));
             let dv = (&cache.values() - &v).mapv(f64::abs).fold(0.0f64, |m, &x| m.max(x));
-            assert!(dk < 1e-12 && dv < 1e-12, "layer {i}: |dK| {dk:e}, |dV| {dv:e}");
+            assert!(dk <= F64_REORDERED && dv <= F64_REORDERED, "layer {i}: |dK| {dk:e}, |dV| {dv:e}");
+            eprintln!("layer {i} ({storage:?}): max |cached K - recomputed| = {dk:e}, V {dv:e}");
             x = block.clone().forward(x, false).unwrap();
         }
     }
@@ -86,6 +95,7 @@ fn chunked_prefill_equals_one_chunk() {
     let seq = prompt(17, config.vocab_size as u32, 3);
     let mut whole = cached::<f64>(&config, 13, CacheStorage::Concat);
     let one = whole.forward(row(&seq), true).unwrap();
+    let mut worst = 0.0f64;
     for chunks in [vec![5, 12], vec![1, 1, 15], vec![8, 8, 1], vec![3, 3, 3, 3, 5]] {
         for storage in STORAGES {
             let mut model = cached::<f64>(&config, 13, storage);
@@ -94,12 +104,14 @@ fn chunked_prefill_equals_one_chunk() {
                 let part = model.forward(row(&seq[start..start + c]), true).unwrap();
                 let expected = one.slice(s![0, start..start + c, ..]).to_owned();
                 let diff = max_abs_diff(&expected, part.index_axis(Axis(0), 0));
-                assert!(diff < 1e-10, "chunks {chunks:?}: diff {diff:e}");
+                assert!(diff <= F64_REORDERED, "chunks {chunks:?}: diff {diff:e}");
+                worst = worst.max(diff);
                 start += c;
             }
-            assert_eq!(model.current_pos, 17);
+            assert_eq!(model.current_pos().unwrap(), 17);
         }
     }
+    eprintln!("chunked prefill: max |chunks - one chunk| = {worst:e}");
 }
 
 #[test]
@@ -133,25 +145,7 @@ fn memory_formula_matches_the_bytes_the_cache_holds() {
         let formula = kv_cache_bytes(config.n_layers, 1, config.n_kv_heads, 11, config.head_dim(), 4);
         assert_eq!(info.total_bytes() as u128, formula);
         // and by counting the elements of the arrays themselves
-        let counted: usize = model.model.blocks.iter().map(|b| (b.attn.cache.keys().len() + b.attn.cache.values().len()) * 4).sum();
+        let counted: usize = model.caches().map(|c| (c.keys().len() + c.values().len()) * 4).sum();
         assert_eq!(counted as u128, formula);
-    }
-}
-
-#[test]
-fn concat_copies_the_whole_cache_each_step_preallocated_only_the_new_token() {
-    let config = tiny_config();
-    let per_token = (2 * config.n_layers * config.n_kv_heads * config.head_dim() * 4) as u64; // bytes, f32
-    let mut concat = cached::<f32>(&config, 16, CacheStorage::Concat);
-    let mut prealloc = cached::<f32>(&config, 16, CacheStorage::Preallocated { capacity: 40 });
-    let p = prompt(4, 101, 6);
-    concat.forward(row(&p), true).unwrap();
-    prealloc.forward(row(&p), true).unwrap();
-    for n in 5..=20u64 {
-        let (c0, p0) = (concat.bytes_copied(), prealloc.bytes_copied());
-        concat.forward(row(&[1]), true).unwrap();
-        prealloc.forward(row(&[1]), true).unwrap();
-        assert_eq!(concat.bytes_copied() - c0, n * per_token, "concat copies all {n} positions");
-        assert_eq!(prealloc.bytes_copied() - p0, per_token, "preallocated writes one position");
     }
 }

@@ -6,6 +6,7 @@ use ch04_gpt::Gpt;
 use ch08_kv_cache::{CacheStorage, KvGpt};
 use ndarray::{s, Axis};
 use proptest::prelude::*;
+use shared::tolerance::F64_REORDERED;
 use shared::GptConfig;
 
 fn config_strategy() -> impl Strategy<Value = GptConfig> {
@@ -40,9 +41,9 @@ proptest! {
             let size = sizes.next().unwrap_or(1).min(ids.len() - start);
             let out = model.forward(row(&ids[start..start + size]), true).unwrap();
             let diff = max_abs_diff(&full.slice(s![start..start + size, ..]).to_owned(), out.index_axis(Axis(0), 0));
-            prop_assert!(diff < 1e-9, "chunk at {} of {}: diff {:e}", start, size, diff);
+            prop_assert!(diff <= F64_REORDERED, "chunk at {} of {}: diff {:e}", start, size, diff);
             start += size;
         }
-        prop_assert_eq!(model.current_pos, ids.len());
+        prop_assert_eq!(model.current_pos().unwrap(), ids.len());
     }
 }

@@ -2,6 +2,10 @@
 //! the uncached model (chapter 4) is the reference; if the cache changes a single generated id
 //! or a logit in its 6th decimal, the cached test fails against the snapshot the uncached run
 //! wrote and a reviewer approved.
+//!
+//! The model is the committed transformers fixture `gpt2-tiny-b` (weights drawn with std 0.3):
+//! its greedy continuations vary from token to token, so a snapshot can tell a right model from
+//! a wrong one (random weights at GPT-2's 0.02 repeat a single token).
 
 mod common;
 use common::*;
@@ -9,7 +13,10 @@ use ch04_gpt::{GenerateOptions, Sampling};
 use ch08_kv_cache::{CacheStorage, KvGpt};
 use insta::assert_snapshot;
 
-const SEED: u64 = 31;
+/// The fixture's context: 48 positions.
+const CAPACITY: usize = 48;
+/// Prompt ids are drawn below this (the fixture's vocabulary is 517, its last id `<|endoftext|>`).
+const VOCAB: u32 = 516;
 
 fn greedy() -> GenerateOptions {
     GenerateOptions { max_new_tokens: 12, ..Default::default() }
@@ -25,8 +32,8 @@ fn sampled() -> GenerateOptions {
 }
 
 fn kv(storage: CacheStorage, chunk: Option<usize>) -> KvGpt<f64> {
-    let mut m = cached::<f64>(&tiny_config(), SEED, storage);
-    m.prefill_chunk = chunk;
+    let mut m = KvGpt::new(fixture_model::<f64>(), storage);
+    m.set_prefill_chunk(chunk);
     m
 }
 
@@ -35,11 +42,11 @@ macro_rules! same_snapshot {
         mod $name {
             use super::*;
             fn p() -> Vec<u32> {
-                prompt($prompt_len, 101, 9)
+                prompt($prompt_len, VOCAB, 9)
             }
             #[test]
             fn uncached() {
-                let mut m = super::uncached::<f64>(&tiny_config(), SEED);
+                let mut m = fixture_model::<f64>();
                 assert_snapshot!(stringify!($name), trace(&mut m, &p(), &$options));
             }
             #[test]
@@ -48,7 +55,7 @@ macro_rules! same_snapshot {
             }
             #[test]
             fn cached_preallocated() {
-                let mut m = kv(CacheStorage::Preallocated { capacity: 40 }, None);
+                let mut m = kv(CacheStorage::Preallocated { capacity: CAPACITY }, None);
                 assert_snapshot!(stringify!($name), trace(&mut m, &p(), &$options));
             }
             #[test]
@@ -57,7 +64,7 @@ macro_rules! same_snapshot {
             }
             #[test]
             fn cached_chunked_prefill_by_1() {
-                let mut m = kv(CacheStorage::Preallocated { capacity: 40 }, Some(1));
+                let mut m = kv(CacheStorage::Preallocated { capacity: CAPACITY }, Some(1));
                 assert_snapshot!(stringify!($name), trace(&mut m, &p(), &$options));
             }
         }

@@ -55,7 +55,7 @@ pub struct CopySummary {
 
 /// The same model with an empty cache of another storage (the weights are moved, not copied).
 pub fn with_storage(model: KvGpt<f32>, storage: CacheStorage) -> KvGpt<f32> {
-    KvGpt::new(model.model.map_attention(|cached| cached.attn), storage)
+    KvGpt::new(model.into_model(), storage)
 }
 
 /// Greedy-generate `new_tokens` after `prompt` the way `generate` does (the prompt at step 0,
@@ -89,7 +89,7 @@ pub fn compare(
     new_tokens: usize,
     progress: &ProgressBar,
 ) -> DemoResult<(KvGpt<f32>, [CopyCount; 2])> {
-    let capacity = model.model.config.context_length;
+    let capacity = model.config().context_length;
     let mut counts = Vec::new();
     let mut model = model;
     for storage in [CacheStorage::Concat, CacheStorage::Preallocated { capacity }] {

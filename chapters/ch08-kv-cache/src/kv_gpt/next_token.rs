@@ -10,14 +10,14 @@ use shared::{Error, Float, Result};
 /// Cached decoding: feed only the tokens the caches have not seen.
 impl<F: Float> NextToken<F> for KvGpt<F> {
     fn next_logits(&mut self, tokens: &[u32]) -> Result<Array1<F>> {
-        if tokens.len() <= self.current_pos {
+        let cached = self.current_pos()?;
+        if tokens.len() <= cached {
             return Err(Error::InvalidArgument(format!(
-                "{} tokens given but {} are already cached: call reset_kv_cache() for a new prompt",
-                tokens.len(),
-                self.current_pos
+                "{} tokens given but {cached} are already cached: call reset_kv_cache() for a new prompt",
+                tokens.len()
             )));
         }
-        let new = &tokens[self.current_pos..]; // the whole prompt first, then one token a step
+        let new = &tokens[cached..]; // the whole prompt first, then one token a step
         let chunk = self.prefill_chunk.unwrap_or(new.len()).max(1);
         let mut last = None;
         for piece in new.chunks(chunk) {
@@ -33,7 +33,7 @@ impl<F: Float> NextToken<F> for KvGpt<F> {
     }
 
     fn context_length(&self) -> usize {
-        self.model.config.context_length
+        self.config().context_length
     }
 }
 // ANCHOR_END: next_token

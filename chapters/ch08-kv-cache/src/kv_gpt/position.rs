@@ -1,26 +1,46 @@
-//! `current_pos`: where new tokens go, and how to start again (the reference solution of
-//! exercise ch08-3).
+//! The position of the next token, derived from the caches; feeding tokens there; starting
+//! again (the reference solution of exercise ch08-3).
 
 use super::KvGpt;
+use crate::kv_cache::KvCache;
 use ndarray::{Array2, Array3, ArrayView2};
-use shared::{Float, Result};
+use shared::{Error, Float, Result};
 
 impl<F: Float> KvGpt<F> {
+    // ANCHOR: current_pos
+    /// How many positions the caches hold, which is the position of the next token fed.
+    ///
+    /// Every cached forward appends the same tokens to every layer, and a chunk that does not
+    /// fit is refused before any layer is touched, so all layers hold the same length. Should
+    /// they ever disagree, this is an error (naming the layer), never a guess.
+    pub fn current_pos(&self) -> Result<usize> {
+        let mut lens = self.caches().map(KvCache::len); // one per layer
+        let first = lens.next().unwrap_or(0);
+        match lens.enumerate().find(|&(_, len)| len != first) {
+            None => Ok(first),
+            Some((i, len)) => Err(Error::Shape {
+                op: "KvGpt::current_pos",
+                expected: format!("{first} cached positions in every layer, as in layer 0"),
+                found: format!("{len} in layer {}: call reset_kv_cache()", i + 1),
+            }),
+        }
+    }
+    // ANCHOR_END: current_pos
+
     // ANCHOR: forward
     /// ids: `[batch, t]` -> logits `[batch, t, vocab_size]`.
     ///
-    /// With `use_cache`, `ids` are the next `t` tokens after the `current_pos` already cached:
-    /// they get positions `current_pos..current_pos + t`, their keys and values join the cache,
-    /// and `current_pos` advances. Without it, `ids` is a whole sequence and the cache is
-    /// neither read nor written.
+    /// With `use_cache`, `ids` are the next `t` tokens after the `current_pos()` already cached:
+    /// they get positions `current_pos()..current_pos() + t` and their keys and values join
+    /// every layer's cache (which moves `current_pos()`). Without it, `ids` is a whole sequence
+    /// from position 0 and the caches are neither read nor written.
     pub fn forward(&mut self, ids: ArrayView2<u32>, use_cache: bool) -> Result<Array3<F>> {
         if !use_cache {
             return self.model.forward(ids, 0, false);
         }
-        self.check_fits(ids.ncols())?;
-        let logits = self.model.forward(ids, self.current_pos, true)?;
-        self.current_pos += ids.ncols();
-        Ok(logits)
+        let start = self.current_pos()?;
+        self.check_fits(start, ids.ncols())?; // before touching any cache
+        self.model.forward(ids, start, true)
     }
     // ANCHOR_END: forward
 
@@ -29,17 +49,15 @@ impl<F: Float> KvGpt<F> {
         if !use_cache {
             return self.model.forward_last(ids, 0, false);
         }
-        self.check_fits(ids.ncols())?;
-        let logits = self.model.forward_last(ids, self.current_pos, true)?;
-        self.current_pos += ids.ncols();
-        Ok(logits)
+        let start = self.current_pos()?;
+        self.check_fits(start, ids.ncols())?;
+        self.model.forward_last(ids, start, true)
     }
 
     // ANCHOR: reset
-    /// Empty every layer's cache and start positions at 0 again.
+    /// Empty every layer's cache: the next token fed is at position 0 again.
     pub fn reset_kv_cache(&mut self) {
-        self.model.reset_kv_cache();
-        self.current_pos = 0;
+        self.model.reset_kv_cache(); // chapter 4: every layer's `reset_cache`
     }
     // ANCHOR_END: reset
 }

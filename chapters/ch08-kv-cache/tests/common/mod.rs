@@ -26,6 +26,15 @@ pub fn cached<F: Float>(config: &GptConfig, seed: u64, storage: CacheStorage) ->
     KvGpt::new(Gpt::random(config, seed).unwrap(), storage)
 }
 
+/// The committed transformers fixture `gpt2-tiny-b` (see `tests/fixtures/README.md` at the
+/// workspace root): 3 layers, 4 heads, width 48, context 48, vocabulary 517, weights drawn with
+/// std 0.3, so that its greedy continuations vary (random weights at GPT-2's 0.02 repeat one
+/// token). The workspace's parity tests prove its uncached logits equal transformers'.
+pub fn fixture_model<F: Float>() -> Gpt<F> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/gpt2-tiny-b");
+    Gpt::from_pretrained(&dir).unwrap()
+}
+
 pub const STORAGES: [CacheStorage; 2] = [CacheStorage::Concat, CacheStorage::Preallocated { capacity: 40 }];
 
 pub fn row(ids: &[u32]) -> ArrayView2<'_, u32> {
@@ -65,8 +74,8 @@ impl<'a, M: NextToken<f64>> NextToken<f64> for Recording<'a, M> {
     }
 }
 
-/// Generate and render ids plus the top-5 logits of every step as text (6 decimals; the f64
-/// cached and uncached runs agree to ~1e-14, far below the rounding).
+/// Generate and render ids plus the top-5 logits of every step as text (6 decimals: the f64
+/// cached and uncached runs agree within `shared::tolerance::F64_REORDERED`, far below the rounding).
 pub fn trace<M: NextToken<f64>>(model: &mut M, prompt: &[u32], options: &GenerateOptions) -> String {
     let mut rec = Recording { model, steps: vec![] };
     let out = generate(&mut rec, prompt, options, |_| Ok(())).unwrap();
