@@ -244,7 +244,7 @@ const FORMULAS: Formulas = Formulas {
 };
 
 /// Refuse settings that cannot be measured, before anything slow starts.
-fn validate(args: &BenchArgs, config: &GptConfig) -> MeasureResult<()> {
+pub fn validate(args: &BenchArgs, config: &GptConfig) -> MeasureResult<()> {
     let bad = |m: String| Err(MeasureError::Usage(m));
     if args.runs == 0 {
         return bad("--runs must be at least 1".into());
