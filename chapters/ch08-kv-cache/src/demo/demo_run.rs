@@ -259,7 +259,7 @@ fn cache_table(info: &CacheInfo) -> String {
         short_bytes(info.total_bytes() as u128),
         short_bytes(info.total_allocated_bytes() as u128)
     );
-    out += "  layer  K [batch, n_kv_heads, seq, head_dim]  V                            bytes\n";
+    out += &format!("  {:>5}  {:<36} {:<22} {:>11}\n", "layer", "K [batch, n_kv_heads, seq, head_dim]", "V", "bytes");
     for (i, l) in info.layers.iter().enumerate() {
         out += &format!(
             "  {i:>5}  {:<36} {:<22} {:>11}\n",
