@@ -139,7 +139,7 @@ pub fn run(args: &DemoArgs) -> DemoResult<()> {
         say(format!(
             "Inside the cache after the generation above, with the cache (the prompt and every new \
              token but the last, which was never fed back):\n{}",
-            cache_table(&cache_info)
+            cache_table(&cache_info).trim_end()
         ))?;
         say(memory_tables(pythia_bytes))?;
         say(format!("Plots written to {}:", args.out.display()))?;
