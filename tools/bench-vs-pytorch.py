@@ -8,7 +8,7 @@ Needs torch and transformers (`pip install -r tools/requirements-fixtures.txt`) 
 
 1. Builds a GPT-2 with seeded random weights in transformers and saves it with
    `save_pretrained` (config.json + model.safetensors) into a temporary folder.
-2. Runs `cargo run --release -p ch08-kv-cache -- bench --model FOLDER --json`: this project's
+2. Runs `cargo run --release -p bench -- --model FOLDER --json`: this project's
    memory bandwidth, sgemm peak, cached/uncached decode and prefill on those weights.
 3. Times PyTorch on the same model, same prompts (ids[i] = (i*7919 + seed*104729 + 13) % vocab,
    the bench's formula), same definitions:
@@ -147,7 +147,7 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         model.save_pretrained(folder, safe_serialization=True)
         log(f"Saved a seeded random GPT-2 ({args.config}) with save_pretrained.")
-        cmd = ["cargo", "run", "--release", "-q", "-p", "ch08-kv-cache", "--", "bench", "--model", folder, "--json",
+        cmd = ["cargo", "run", "--release", "-q", "-p", "bench", "--", "--model", folder, "--json",
                "--runs", str(args.runs), "--new-tokens", str(args.new_tokens),
                "--uncached-new-tokens", str(args.uncached_new_tokens), "--prompt-len", args.prompt_len,
                "--prefill-len", str(args.prefill_len), "--seed", str(args.seed)]
@@ -188,7 +188,8 @@ def main():
                    sgemm_peak_gflops=med(rr["sgemm_peak_gflops"] for rr in rust_rounds),
                    foreign_cores=max(t["prefill"]["foreign"] for t in torch_rounds))
     bandwidth = med(rr["bandwidth_gbps"] for rr in rust_rounds)
-    report = dict(config=args.config, threads=args.threads, rounds=args.rounds, runs=args.runs,
+    report = dict(config=args.config, cpu=rust.get("cpu"), kernels=rust.get("kernels"), weights=rust.get("weights"),
+                  threads=args.threads, rounds=args.rounds, runs=args.runs,
                   torch=torch.__version__, transformers=transformers.__version__, bandwidth_gbps=bandwidth,
                   roofline_tokens_per_s=med(rr["roofline_tokens_per_s"] for rr in rust_rounds),
                   decode=rows, prefill=prefill, rust_rounds=rust_rounds, torch_rounds=torch_rounds)
@@ -196,6 +197,7 @@ def main():
         print(json.dumps(report, indent=1))
         return
     print()
+    print(f"CPU: {report['cpu']}; kernels: {report['kernels']}")
     print(f"GPT-2 {args.config}, fp32, batch 1, {args.threads} threads, medians of {args.rounds} alternating rounds; "
           f"memory bandwidth {bandwidth:.1f} GB/s (median), roofline {report['roofline_tokens_per_s']:.1f} tok/s")
     print(f"{'prompt':>6} | {'ours cached':>11} | {'torch generate':>14} | {'torch loop':>10} | {'ours/generate':>13} | "

@@ -16,7 +16,6 @@
 //! The price is memory: [`memory`] computes how much.
 
 pub mod cached_attention;
-pub mod demo;
 pub mod inspect;
 pub mod kv_cache;
 pub mod kv_gpt;

@@ -60,8 +60,22 @@ fn bad_lengths_are_one_error_line() {
 #[test]
 fn too_many_tokens_are_one_error_line() {
     assert_clean_error(&["--max-new-tokens", "5000"], "does not fit the context of 1024");
-    assert_clean_error(&["--lengths", "10,1020"], "does not fit the context of 1024");
-    assert_clean_error(&["--config", "tiny", "--lengths", "300"], "does not fit the context of 256");
+    // lengths past the context are skipped; an error only when none is left
+    assert_clean_error(&["--config", "tiny", "--lengths", "300,400"], "fits the context of 256");
+    assert_clean_error(&["--runs", "0"], "--runs");
+}
+
+#[test]
+fn a_bad_out_folder_fails_before_any_work() {
+    let file = out_dir("out-is-a-file");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, "not a folder").unwrap();
+    for out in [file.clone(), file.join("below")] {
+        // the default GPT-2 124M: a late check would first print the header and measure for minutes
+        let args = ["--out", out.to_str().unwrap()];
+        assert_clean_error(&args, "cannot write");
+        assert!(run(&args).stdout.is_empty(), "--out {} must be refused before anything runs", out.display());
+    }
 }
 
 #[test]
@@ -88,7 +102,7 @@ fn help_explains_the_options() {
 fn the_whole_demo_runs_on_a_tiny_model() {
     let dir = out_dir("tiny-demo");
     let out = run(&[
-        "--config", "tiny", "--json", "--lengths", "3,6", "--max-new-tokens", "7", "--out",
+        "--config", "tiny", "--json", "--lengths", "3,6", "--runs", "2", "--max-new-tokens", "7", "--out",
         dir.to_str().unwrap(),
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -106,6 +120,7 @@ fn the_whole_demo_runs_on_a_tiny_model() {
             assert!(row[key].is_number(), "{key} missing in {row}");
         }
         assert_eq!(row["same_tokens"], true);
+        assert_eq!(row["cached_s_runs"].as_array().unwrap().len(), 2, "one time per run");
     }
     // bytes copied: concat re-copies everything, preallocated only the new position
     let b = &v["bytes_copied"];
@@ -148,13 +163,73 @@ fn a_hugging_face_folder_runs_the_same_demo() {
     assert!(v["generated_ids"].as_array().unwrap().iter().all(|id| id.as_u64().unwrap() < 300));
 }
 
+/// `tests/fixtures/gpt2-tiny-b`: GPT-2 saved by transformers with a 48-position context, and
+/// its `reference.json` (transformers' greedy ids, made by tools/make_fixtures.py).
+fn fixture_b() -> (PathBuf, Value) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/gpt2-tiny-b");
+    let reference = std::fs::read_to_string(dir.join("reference.json")).expect("reference.json");
+    (dir, serde_json::from_str(&reference).expect("reference.json is JSON"))
+}
+
+#[test]
+fn on_a_48_position_model_the_demo_times_what_fits_and_matches_transformers() {
+    let (fixture, reference) = fixture_b();
+    assert_eq!(reference["config"]["n_positions"], 48);
+    let mut checked = 0;
+    for case in reference["cases"].as_array().unwrap() {
+        let Some(text) = case["text"].as_str() else { continue }; // the demo takes text
+        let prompt_len = case["input_ids"].as_array().unwrap().len();
+        let dir = out_dir(&format!("fixture-48-{prompt_len}"));
+        // the default --lengths 10,20,50,100: only 10 and 20 fit after these prompts
+        let out = run(&[
+            "--model", fixture.to_str().unwrap(), "--prompt", text, "--max-new-tokens", "20", "--out",
+            dir.to_str().unwrap(), "--json",
+        ]);
+        assert!(out.status.success(), "{text:?}: stderr: {}", String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+        assert_eq!(v["prompt_ids"], case["input_ids"], "{text:?}: the tokenizer's ids");
+        // an independent fact: transformers' greedy `generate` on the same folder
+        assert_eq!(v["generated_ids"], case["greedy_new_ids"], "{text:?}: transformers' greedy ids");
+        assert_eq!(v["context_length"], 48);
+        let fits = |n: u64| prompt_len as u64 + n <= 48;
+        let measured: Vec<u64> = [10, 20, 50, 100].into_iter().filter(|&n| fits(n)).collect();
+        let skipped: Vec<u64> = [10, 20, 50, 100].into_iter().filter(|&n| !fits(n)).collect();
+        assert_eq!(v["lengths_measured"], serde_json::json!(measured));
+        assert_eq!(v["lengths_skipped"], serde_json::json!(skipped));
+        let rows: Vec<u64> = v["timings"].as_array().unwrap().iter().map(|r| r["new_tokens"].as_u64().unwrap()).collect();
+        assert_eq!(rows, measured);
+        let svgs = std::fs::read_dir(&dir).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "svg"));
+        assert!(svgs.count() >= 3, "at least 3 plots in {}", dir.display());
+        checked += 1;
+    }
+    assert!(checked >= 2, "the fixture has text cases");
+}
+
+#[test]
+fn the_human_demo_names_the_skipped_lengths() {
+    let (fixture, _) = fixture_b();
+    let dir = out_dir("fixture-48-human");
+    let out = run(&[
+        "--model", fixture.to_str().unwrap(), "--prompt", "the cache keeps keys and", "--max-new-tokens", "20",
+        "--runs", "1", "--out", dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for expected in ["Timing 2 generation lengths (10 and 20)", "Skipped 50 and 100", "context of 48 tokens"] {
+        assert!(stdout.contains(expected), "stdout lacks {expected:?}:\n{stdout}");
+    }
+    // without a terminal, a line per measured length goes to stderr instead of a bar
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("10 new tokens:") && stderr.contains("20 new tokens:"), "stderr: {stderr}");
+}
+
 #[test]
 fn the_human_demo_streams_text_and_says_ok() {
     let dir = out_dir("tiny-human");
     let out = run(&["--config", "tiny", "--lengths", "2", "--max-new-tokens", "4", "--out", dir.to_str().unwrap()]);
     assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    for expected in ["RANDOM", "--model", "OK: the 4 new tokens are identical", "speedup", "concat", "preallocated", "KV cache: 2 layers", "50,331,648", "cache_size_vs_seq.svg"] {
+    for expected in ["RANDOM", "--model", "OK: the 4 new tokens are identical", "speedup", "concat", "preallocated", "KV cache: 2 layers", "50,331,648", "Plots written to", "cache_size_vs_seq.svg"] {
         assert!(stdout.contains(expected), "stdout lacks {expected:?}:\n{stdout}");
     }
 }
@@ -175,6 +250,10 @@ fn the_bench_json_has_every_figure() {
         assert!(v[key].is_number(), "{key} missing");
     }
     assert_eq!(v["config"], "tiny");
+    // the machine and the kernels travel with the figures
+    assert!(!v["cpu"].as_str().unwrap().is_empty());
+    assert!(["avx2", "portable"].contains(&v["kernels"]["gemv_dot_f32"].as_str().unwrap()), "{}", v["kernels"]);
+    assert_eq!(v["weights"], "f32");
     let decode = v["decode"].as_array().unwrap();
     assert_eq!(decode.len(), 2);
     assert_eq!(decode[1]["prompt_len"], 20);

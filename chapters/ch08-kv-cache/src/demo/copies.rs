@@ -6,11 +6,11 @@
 //! and writes only the new position: O(1) bytes per token.
 
 use crate::demo::error::DemoResult;
-use crate::kv_cache::CacheStorage;
-use crate::kv_gpt::KvGpt;
 use ch04_gpt::{sample, NextToken, Sampling};
-use indicatif::ProgressBar;
+use ch08_kv_cache::{CacheStorage, KvGpt};
+use measure::progress::Progress;
 use serde::Serialize;
+use ch08_kv_cache::memory::short_bytes;
 use shared::init;
 
 /// The bytes one storage strategy copied during one generation.
@@ -21,12 +21,17 @@ pub struct CopyCount {
     pub per_step_bytes: Vec<u64>,
 }
 
+/// The short name of a storage strategy, for tables, plots and progress.
+pub fn storage_name(storage: CacheStorage) -> &'static str {
+    match storage {
+        CacheStorage::Concat => "concat",
+        CacheStorage::Preallocated { .. } => "preallocated",
+    }
+}
+
 impl CopyCount {
     pub fn name(&self) -> &'static str {
-        match self.storage {
-            CacheStorage::Concat => "concat",
-            CacheStorage::Preallocated { .. } => "preallocated",
-        }
+        storage_name(self.storage)
     }
 
     /// Bytes copied over the whole generation (prompt included).
@@ -64,7 +69,7 @@ pub fn count_copies(
     model: &mut KvGpt<f32>,
     prompt: &[u32],
     new_tokens: usize,
-    progress: &ProgressBar,
+    progress: &Progress,
 ) -> DemoResult<Vec<u64>> {
     model.start()?;
     let mut rng = init::rng(0); // greedy never draws from it
@@ -87,16 +92,22 @@ pub fn compare(
     model: KvGpt<f32>,
     prompt: &[u32],
     new_tokens: usize,
-    progress: &ProgressBar,
+    progress: &Progress,
 ) -> DemoResult<(KvGpt<f32>, [CopyCount; 2])> {
     let capacity = model.config().context_length;
     let mut counts = Vec::new();
     let mut model = model;
     for storage in [CacheStorage::Concat, CacheStorage::Preallocated { capacity }] {
-        progress.set_message(format!("bytes copied, {storage:?}"));
+        progress.stage(format!("bytes copied by the {} cache", storage_name(storage)));
         model = with_storage(model, storage);
         let per_step_bytes = count_copies(&mut model, prompt, new_tokens, progress)?;
-        counts.push(CopyCount { storage, per_step_bytes });
+        let count = CopyCount { storage, per_step_bytes };
+        progress.line(format!(
+            "bytes copied by the {} cache over {new_tokens} tokens: {}",
+            count.name(),
+            short_bytes(count.total_bytes() as u128)
+        ));
+        counts.push(count);
     }
     let [concat, preallocated]: [CopyCount; 2] = counts.try_into().expect("two strategies");
     Ok((model, [concat, preallocated]))
@@ -118,7 +129,6 @@ pub fn summary(counts: &[CopyCount; 2]) -> CopySummary {
 
 /// The table: totals, the mean per token, and single steps early and late in the generation.
 pub fn table(counts: &[CopyCount; 2], prompt_len: usize) -> String {
-    use crate::memory::short_bytes;
     let n = counts[0].per_step_bytes.len();
     let mut steps = vec![1, 2, n / 2, n]; // which single steps to show
     steps.retain(|&s| s >= 1 && s <= n);

@@ -4,14 +4,15 @@
 use crate::demo::cli::DemoArgs;
 use crate::demo::copies::{self, CopySummary};
 use crate::demo::error::{DemoError, DemoResult};
-use crate::demo::output::{say, say_now};
+use crate::demo::plots;
 use crate::demo::setup::{self, Prepared, Weights};
 use crate::demo::stream::TextStream;
 use crate::demo::timing::{self, TimingRow};
-use crate::demo::{plots, progress};
-use crate::kv_gpt::KvGpt;
-use crate::memory::{self, Dtype, GPT, GQA, PYTHIA};
 use ch04_gpt::{GenerateOptions, Generation, Sampling};
+use ch08_kv_cache::memory::{self, short_bytes, Dtype, GPT, GQA, PYTHIA};
+use ch08_kv_cache::{CacheInfo, KvGpt};
+use measure::output::{say, say_now};
+use measure::progress::Progress;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -29,12 +30,19 @@ pub struct DemoReport {
     pub identical: bool,
     pub cached_secs: f64,
     pub uncached_secs: f64,
-    /// One row per `--lengths` entry.
+    /// The model's context, in tokens: prompt + new tokens must fit in it.
+    pub context_length: usize,
+    /// The `--lengths` timed (those that fit the context after the prompt), and the skipped.
+    pub lengths_measured: Vec<usize>,
+    pub lengths_skipped: Vec<usize>,
+    /// Runs of every timed length (the rows hold their medians).
+    pub runs: usize,
+    /// One row per measured length.
     pub timings: Vec<TimingRow>,
     pub bytes_copied: CopySummary,
     /// The cache after the generation of `generated_ids`.
     pub cache: CacheSummary,
-    /// Bytes of pythia-70m's cache at 2048 tokens in fp32 (seed 003's figure: 50,331,648).
+    /// Bytes of pythia-70m's cache at 2048 tokens in fp32 (50,331,648).
     pub pythia_70m_2048_fp32_bytes: u64,
     pub plots: Vec<String>,
 }
@@ -97,19 +105,29 @@ pub fn run(args: &DemoArgs) -> DemoResult<()> {
     }
 
     // 2. timing, 3. bytes copied
-    let lengths = &args.lengths.0;
+    let lengths = &prepared.lengths;
     let longest = lengths.iter().copied().max().unwrap_or(1);
     if human {
         say(format!(
-            "Timing {} generation lengths without and with the cache, then counting bytes copied for {longest} tokens...",
-            lengths.len()
+            "Timing {} generation lengths ({}) without and with the cache, {} runs each, then counting bytes copied for {longest} tokens...",
+            lengths.len(),
+            list(lengths),
+            args.runs
         ))?;
+        if !prepared.skipped.is_empty() {
+            say(format!(
+                "Skipped {} (the {}-token prompt + that many new tokens does not fit the context of {} tokens).",
+                list(&prepared.skipped),
+                prompt.len(),
+                prepared.config.context_length
+            ))?;
+        }
     }
-    let total_tokens = 2 * lengths.iter().sum::<usize>() + 2 * longest;
-    let bar = progress::bar(total_tokens as u64, "tokens", args.json);
-    let rows = timing::time_lengths(&mut kv, &prompt, lengths, &options, &bar)?;
+    let total_tokens = 2 * args.runs * lengths.iter().sum::<usize>() + 2 * longest;
+    let bar = Progress::new(total_tokens as u64, "tokens", args.json);
+    let rows = timing::time_lengths(&mut kv, &prompt, lengths, args.runs, &options, &bar)?;
     let (_kv, counts) = copies::compare(kv, &prompt, longest, &bar)?;
-    bar.finish_and_clear();
+    bar.finish();
 
     // 5. plots
     let plot_paths = plots::write_all(&args.out, &rows, &counts)?;
@@ -119,11 +137,12 @@ pub fn run(args: &DemoArgs) -> DemoResult<()> {
         say(format!("\n{}", timing::table(&rows, prompt.len())))?;
         say(copies::table(&counts, prompt.len()))?;
         say(format!(
-            "Inside the cache after step 1's generation (the prompt and every new token but the last, \
-             which was never fed back):\n{cache_info}"
+            "Inside the cache after the generation above, with the cache (the prompt and every new \
+             token but the last, which was never fed back):\n{}",
+            cache_table(&cache_info).trim_end()
         ))?;
         say(memory_tables(pythia_bytes))?;
-        say("Plots written:")?;
+        say(format!("Plots written to {}:", args.out.display()))?;
         for p in &plot_paths {
             say(format!("  {}", p.display()))?;
         }
@@ -140,6 +159,10 @@ pub fn run(args: &DemoArgs) -> DemoResult<()> {
         identical: true, // check_identical returned Ok
         cached_secs: cached.total_time.as_secs_f64(),
         uncached_secs: uncached.total_time.as_secs_f64(),
+        context_length: prepared.config.context_length,
+        lengths_measured: prepared.lengths.clone(),
+        lengths_skipped: prepared.skipped.clone(),
+        runs: args.runs,
         timings: rows,
         bytes_copied: copies::summary(&counts),
         cache: CacheSummary {
@@ -152,7 +175,7 @@ pub fn run(args: &DemoArgs) -> DemoResult<()> {
         plots: plot_paths.iter().map(|p| p.display().to_string()).collect(),
     };
     let json = serde_json::to_string_pretty(&report).map_err(|e| DemoError::Usage(e.to_string()))?;
-    say(json)
+    Ok(say(json)?)
 }
 
 /// Which model, and a plain warning when its weights are random.
@@ -175,7 +198,8 @@ fn print_header(prepared: &Prepared) -> DemoResult<()> {
             Weights::Random { .. } => " (chapter 1's shipped tokenizer)",
             Weights::Pretrained { .. } => " (tokenizer.json of the model folder)",
         }
-    ))
+    ))?;
+    Ok(())
 }
 
 /// Generate with the cache, printing each piece of text as soon as its token exists.
@@ -215,7 +239,39 @@ pub fn check_identical(cached: &Generation, uncached: &Generation) -> DemoResult
     Ok(())
 }
 
-/// Seeds 000 and 003's tables: the cache of published models at their whole context.
+/// `10, 20 and 50`.
+fn list(ns: &[usize]) -> String {
+    let words: Vec<String> = ns.iter().map(|n| n.to_string()).collect();
+    match words.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// What the cache holds, layer by layer, in KiB/MiB like the other tables.
+fn cache_table(info: &CacheInfo) -> String {
+    let mut out = format!(
+        "KV cache: {} layers, {} positions, {} ({} of keys and values; {} allocated)\n",
+        info.n_layers(),
+        info.current_pos,
+        info.dtype,
+        short_bytes(info.total_bytes() as u128),
+        short_bytes(info.total_allocated_bytes() as u128)
+    );
+    out += &format!("  {:>5}  {:<36} {:<22} {:>11}\n", "layer", "K [batch, n_kv_heads, seq, head_dim]", "V", "bytes");
+    for (i, l) in info.layers.iter().enumerate() {
+        out += &format!(
+            "  {i:>5}  {:<36} {:<22} {:>11}\n",
+            format!("{:?}", l.k_shape),
+            format!("{:?}", l.v_shape),
+            short_bytes(l.bytes as u128)
+        );
+    }
+    out
+}
+
+/// The cache of published models at their whole context.
 fn memory_tables(pythia_bytes: u64) -> String {
     let p = &PYTHIA[0];
     format!(

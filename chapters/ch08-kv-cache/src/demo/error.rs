@@ -17,6 +17,9 @@ pub enum DemoError {
     Plot { what: &'static str, reason: String },
     #[error("cannot write {path}: {reason}")]
     Write { path: PathBuf, reason: String },
+    /// The output folder cannot take files (checked before any work starts).
+    #[error("{0}")]
+    OutDir(String),
     /// The whole point of the chapter failed: the cache changed the tokens.
     #[error(
         "the cached and uncached generations differ at new token {position}: \
@@ -30,11 +33,21 @@ pub enum DemoError {
 
 pub type DemoResult<T> = Result<T, DemoError>;
 
+impl From<measure::MeasureError> for DemoError {
+    fn from(e: measure::MeasureError) -> Self {
+        match e {
+            measure::MeasureError::Usage(m) => DemoError::Usage(m),
+            measure::MeasureError::Model(e) => DemoError::Model(e),
+            measure::MeasureError::StdoutClosed => DemoError::StdoutClosed,
+        }
+    }
+}
+
 impl DemoError {
     /// 2 for a bad command line, 1 for everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            DemoError::Usage(_) => 2,
+            DemoError::Usage(_) | DemoError::OutDir(_) => 2,
             _ => 1,
         }
     }

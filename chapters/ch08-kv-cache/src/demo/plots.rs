@@ -4,7 +4,9 @@
 use crate::demo::copies::CopyCount;
 use crate::demo::error::{DemoError, DemoResult};
 use crate::demo::timing::TimingRow;
-use crate::memory::{Dtype, ModelShape, GPT, PYTHIA};
+use ch08_kv_cache::memory::{Dtype, ModelShape, GPT, PYTHIA};
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -33,54 +35,85 @@ pub struct Series<'a> {
     pub color: RGBColor,
 }
 
-/// A line chart with linear axes from 0 to a little above the largest value.
-fn line_chart(what: &'static str, title: &str, x_desc: &str, y_desc: &str, series: &[Series]) -> DemoResult<String> {
+/// The vertical axis of a [`line_chart`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum YAxis {
+    /// From 0 to a little above the largest value.
+    Linear,
+    /// Logarithmic, from half the smallest value to twice the largest: a flat line of small
+    /// values stays visible beside a line that grows a hundredfold.
+    Log,
+}
+
+/// A line chart: x linear from 0 to a little above the largest value, y as `y_axis` says.
+fn line_chart(what: &'static str, title: &str, x_desc: &str, y_desc: &str, y_axis: YAxis, series: &[Series]) -> DemoResult<String> {
     let err = plot_err(what);
     let all = series.iter().flat_map(|s| s.points.iter());
     let x_max = all.clone().map(|p| p.0).fold(1.0, f64::max) * 1.05;
-    let y_max = all.map(|p| p.1).fold(f64::MIN_POSITIVE, f64::max) * 1.1;
+    let y_max = all.clone().map(|p| p.1).fold(f64::MIN_POSITIVE, f64::max);
+    let y_min = all.map(|p| p.1).filter(|&y| y > 0.0).fold(y_max, f64::min);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(&err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 22))
-            .margin(20)
-            .x_label_area_size(50)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..x_max, 0f64..y_max)
-            .map_err(&err)?;
-        chart
-            .configure_mesh()
-            .x_label_formatter(&|x| tidy(*x))
-            .y_label_formatter(&|y| tidy(*y))
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .draw()
-            .map_err(&err)?;
-        for s in series {
-            let color = s.color;
-            chart
-                .draw_series(LineSeries::new(s.points.iter().copied(), color.stroke_width(2)))
-                .map_err(&err)?
-                .label(s.name.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-            if s.points.len() <= MAX_DOTS {
-                chart
-                    .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+        let mut builder = ChartBuilder::on(&root);
+        builder.caption(title, ("sans-serif", 22)).margin(20).x_label_area_size(50).y_label_area_size(70);
+        match y_axis {
+            YAxis::Linear => {
+                let chart = builder.build_cartesian_2d(0f64..x_max, 0f64..y_max * 1.1).map_err(&err)?;
+                draw_lines(chart, what, x_desc, y_desc, series)?;
+            }
+            YAxis::Log => {
+                let chart = builder
+                    .build_cartesian_2d(0f64..x_max, (y_min / 2.0..y_max * 2.0).log_scale())
                     .map_err(&err)?;
+                draw_lines(chart, what, x_desc, y_desc, series)?;
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(&err)?;
         root.present().map_err(&err)?;
     }
     Ok(svg)
+}
+
+/// The mesh, the series (a line, and a dot at every point when there are few) and the legend.
+fn draw_lines<'a, Y>(
+    mut chart: ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedCoordf64, Y>>,
+    what: &'static str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+) -> DemoResult<()>
+where
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let err = plot_err(what);
+    chart
+        .configure_mesh()
+        .x_label_formatter(&|x| tidy(*x))
+        .y_label_formatter(&|y| tidy(*y))
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .draw()
+        .map_err(&err)?;
+    for s in series {
+        let color = s.color;
+        chart
+            .draw_series(LineSeries::new(s.points.iter().copied(), color.stroke_width(2)))
+            .map_err(&err)?
+            .label(s.name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        if s.points.len() <= MAX_DOTS {
+            chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color.filled()))).map_err(&err)?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(&err)?;
+    Ok(())
 }
 
 /// Seconds to generate N tokens, with and without the cache.
@@ -92,6 +125,7 @@ pub fn time_vs_length(rows: &[TimingRow]) -> DemoResult<String> {
         "Generation time: without the KV cache O(n^2), with it O(n)",
         "new tokens generated",
         "wall time (s)",
+        YAxis::Linear,
         &[
             Series { name: "without cache".into(), points: &uncached, color: RED },
             Series { name: "with cache".into(), points: &cached, color: BLUE },
@@ -104,27 +138,28 @@ pub fn speedup_vs_length(rows: &[TimingRow]) -> DemoResult<String> {
     let speedup: Vec<(f64, f64)> = rows.iter().map(|r| (r.new_tokens as f64, r.speedup)).collect();
     line_chart(
         "speedup_vs_length.svg",
-        "Speedup of the KV cache grows with the generation length",
+        "Speedup of the KV cache grows with the generation length (medians)",
         "new tokens generated",
         "speedup (x, uncached time / cached time)",
+        YAxis::Linear,
         &[Series { name: "speedup".into(), points: &speedup, color: BLUE }],
     )
 }
 
-/// Bytes written into the cache at every step, for both storages.
+/// Bytes written into the cache at every step, for both storages, on a log axis: the
+/// concatenating cache's line grows a hundredfold while the preallocated one stays flat.
 pub fn bytes_copied_per_token(counts: &[CopyCount; 2]) -> DemoResult<String> {
-    let largest = counts.iter().flat_map(|c| c.per_step_bytes.iter().skip(1)).max().copied().unwrap_or(0);
-    let (unit, unit_bytes) = if largest as f64 >= 4.0 * MIB { ("MiB", MIB) } else { ("KiB", 1024.0) };
     let scaled = |c: &CopyCount| -> Vec<(f64, f64)> {
         // step 0 is the prompt: start at the first step that feeds a single token
-        c.per_step_bytes.iter().enumerate().skip(1).map(|(i, &b)| ((i + 1) as f64, b as f64 / unit_bytes)).collect()
+        c.per_step_bytes.iter().enumerate().skip(1).map(|(i, &b)| ((i + 1) as f64, b as f64 / 1024.0)).collect()
     };
     let (concat, pre) = (scaled(&counts[0]), scaled(&counts[1]));
     line_chart(
         "bytes_copied_per_token.svg",
         "Bytes copied into the cache per token: concat O(n), preallocated O(1)",
         "generated token",
-        &format!("bytes copied at this step ({unit}, all layers, K and V)"),
+        "bytes copied at this step (KiB, log scale; all layers, K and V)",
+        YAxis::Log,
         &[
             Series { name: "concat (torch.cat style)".into(), points: &concat, color: RED },
             Series { name: "preallocated (write pointer)".into(), points: &pre, color: BLUE },

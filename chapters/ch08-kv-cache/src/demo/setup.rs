@@ -1,10 +1,12 @@
-//! Which model and tokenizer the demo runs: random weights, or a Hugging Face GPT-2 folder.
+//! Which model and tokenizer the demo runs (random weights, or a Hugging Face GPT-2 folder),
+//! which timing lengths fit its context, and where the plots go.
 //!
-//! Everything cheap (the config, the tokenizer, the prompt's ids, the length checks) happens
-//! in [`prepare`], before the weights are built or read, so a wrong option fails in
-//! milliseconds instead of after loading 500 MB.
+//! Everything cheap (the output folder, the config, the tokenizer, the prompt's ids, the
+//! length checks) happens in [`prepare`], before the weights are built or read, so a wrong
+//! option fails in milliseconds instead of after loading 500 MB and minutes of measuring.
 
-use crate::demo::cli::{DemoArgs, Preset};
+use crate::demo::cli::DemoArgs;
+use measure::Preset;
 use crate::demo::error::{DemoError, DemoResult};
 use ch01_tokenizer::Tokenizer;
 use ch04_gpt::Gpt;
@@ -26,6 +28,10 @@ pub struct Prepared {
     pub weights: Weights,
     pub tokenizer: Tokenizer,
     pub prompt_ids: Vec<u32>,
+    /// The `--lengths` that fit the context after the prompt: the ones timed.
+    pub lengths: Vec<usize>,
+    /// The `--lengths` that do not fit, skipped.
+    pub skipped: Vec<usize>,
 }
 
 impl Prepared {
@@ -74,8 +80,13 @@ pub fn params(n: usize) -> String {
     }
 }
 
-/// Read the config and tokenizer, encode the prompt, and check every length fits the context.
+/// Check the output folder, read the config and tokenizer, encode the prompt, and keep the
+/// timing lengths that fit the context.
 pub fn prepare(args: &DemoArgs) -> DemoResult<Prepared> {
+    if args.runs == 0 {
+        return Err(DemoError::Usage("--runs must be at least 1".into()));
+    }
+    measure::output::check_out_dir(&args.out).map_err(DemoError::OutDir)?;
     if args.prompt.is_empty() {
         return Err(DemoError::Usage("--prompt is empty: give some text to continue".into()));
     }
@@ -112,15 +123,42 @@ pub fn prepare(args: &DemoArgs) -> DemoResult<Prepared> {
     if prompt_ids.is_empty() {
         return Err(DemoError::Usage("--prompt encodes to no tokens".into()));
     }
-    let longest = args.lengths.0.iter().copied().max().unwrap_or(0).max(args.max_new_tokens);
-    let needed = prompt_ids.len() + longest;
-    if needed > config.context_length {
+    let context = config.context_length;
+    let needed = prompt_ids.len() + args.max_new_tokens;
+    if needed > context {
         return Err(DemoError::Usage(format!(
-            "the prompt ({} tokens) + {longest} new tokens = {needed} tokens does not fit the \
-             context of {} tokens: lower --max-new-tokens / --lengths or shorten --prompt",
+            "the prompt ({} tokens) + {} new tokens = {needed} tokens does not fit the context of \
+             {context} tokens: lower --max-new-tokens or shorten --prompt",
             prompt_ids.len(),
-            config.context_length
+            args.max_new_tokens
         )));
     }
-    Ok(Prepared { config, weights, tokenizer, prompt_ids })
+    let (lengths, skipped) = fitting_lengths(&args.lengths.0, prompt_ids.len(), context);
+    if lengths.is_empty() {
+        return Err(DemoError::Usage(format!(
+            "none of --lengths {:?} fits the context of {context} tokens after the {}-token prompt \
+             (the longest that fits is {})",
+            args.lengths.0,
+            prompt_ids.len(),
+            context - prompt_ids.len()
+        )));
+    }
+    Ok(Prepared { config, weights, tokenizer, prompt_ids, lengths, skipped })
+}
+
+/// Split `lengths` into those with `prompt_len + n <= context` (timed) and the rest (skipped).
+pub fn fitting_lengths(lengths: &[usize], prompt_len: usize, context: usize) -> (Vec<usize>, Vec<usize>) {
+    lengths.iter().copied().partition(|&n| prompt_len + n <= context)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_past_the_context_are_skipped() {
+        // a 48-position model after a 14-token prompt has room for 34 new tokens
+        assert_eq!(fitting_lengths(&[10, 20, 34, 35, 200], 14, 48), (vec![10, 20, 34], vec![35, 200]));
+        assert_eq!(fitting_lengths(&[10], 48, 48), (vec![], vec![10]));
+    }
 }

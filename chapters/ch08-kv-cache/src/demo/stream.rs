@@ -1,7 +1,7 @@
 //! Printing generated text token by token, as a chat interface does.
 
 use crate::demo::error::DemoResult;
-use crate::demo::output::say_now;
+use measure::output::say_now;
 use ch01_tokenizer::{StreamDecoder, Tokenizer};
 
 /// Collects the text of the ids pushed one at a time, and prints each piece at once if `echo`.

@@ -1,14 +1,16 @@
-//! The experiment of seed 000: generate N tokens without the cache and with it, for several N.
+//! The classic experiment: generate N tokens without the cache and with it, for several N.
 //!
 //! Without the cache, step `i` runs the model over all `prompt + i` tokens: the work of a
 //! whole generation grows like N^2. With it, each step feeds one token: the work grows like N
 //! (plus attention over the cache, which is small next to the weights for short contexts).
-//! So the speedup itself grows with N.
+//! So the speedup itself grows with N. Each length runs several times and the table shows the
+//! median, so one noisy run cannot hide the growth.
 
 use crate::demo::error::DemoResult;
-use crate::kv_gpt::KvGpt;
 use ch04_gpt::GenerateOptions;
-use indicatif::ProgressBar;
+use ch08_kv_cache::KvGpt;
+use measure::progress::Progress;
+use measure::stats;
 use serde::Serialize;
 
 /// One length of the timing table.
@@ -16,12 +18,15 @@ use serde::Serialize;
 pub struct TimingRow {
     /// Tokens generated after the prompt.
     pub new_tokens: usize,
-    /// Wall time of the whole generation without the cache, seconds.
+    /// Wall time of the whole generation without the cache, seconds (median of the runs).
     #[serde(rename = "uncached_s")]
     pub uncached_secs: f64,
-    /// Wall time of the whole generation with the cache (prompt included), seconds.
+    /// Wall time of the whole generation with the cache (prompt included), seconds (median).
     #[serde(rename = "cached_s")]
     pub cached_secs: f64,
+    /// Every run, seconds.
+    pub uncached_s_runs: Vec<f64>,
+    pub cached_s_runs: Vec<f64>,
     pub speedup: f64,
     pub uncached_tokens_per_s: f64,
     pub cached_tokens_per_s: f64,
@@ -30,11 +35,15 @@ pub struct TimingRow {
 }
 
 impl TimingRow {
-    pub fn new(new_tokens: usize, uncached_secs: f64, cached_secs: f64, same_tokens: bool) -> Self {
+    /// The row of one length from the seconds of every run (medians).
+    pub fn new(new_tokens: usize, uncached_s_runs: Vec<f64>, cached_s_runs: Vec<f64>, same_tokens: bool) -> Self {
+        let (uncached_secs, cached_secs) = (stats::median(&uncached_s_runs), stats::median(&cached_s_runs));
         TimingRow {
             new_tokens,
             uncached_secs,
             cached_secs,
+            uncached_s_runs,
+            cached_s_runs,
             speedup: uncached_secs / cached_secs,
             uncached_tokens_per_s: new_tokens as f64 / uncached_secs,
             cached_tokens_per_s: new_tokens as f64 / cached_secs,
@@ -43,16 +52,19 @@ impl TimingRow {
     }
 }
 
-/// Time a generation of every length in `lengths`, first without then with the cache.
+/// Time a generation of every length in `lengths` `runs` times, each run first without then
+/// with the cache.
 ///
 /// `options.max_new_tokens` is replaced by each length and `eos_token_id` is ignored, so every
-/// run generates exactly the tokens asked for. `progress` advances by one per generated token.
+/// run generates exactly the tokens asked for. `progress` advances by one per generated token
+/// and gets a line per length.
 pub fn time_lengths(
     model: &mut KvGpt<f32>,
     prompt: &[u32],
     lengths: &[usize],
+    runs: usize,
     options: &GenerateOptions,
-    progress: &ProgressBar,
+    progress: &Progress,
 ) -> DemoResult<Vec<TimingRow>> {
     let mut rows = Vec::with_capacity(lengths.len());
     for &n in lengths {
@@ -61,24 +73,31 @@ pub fn time_lengths(
             progress.inc(1);
             Ok(())
         };
-        progress.set_message(format!("{n} tokens without the cache"));
-        let uncached = model.generate(prompt, &opts, false, tick)?;
-        progress.set_message(format!("{n} tokens with the cache"));
-        let cached = model.generate(prompt, &opts, true, tick)?;
-        rows.push(TimingRow::new(
-            n,
-            uncached.total_time.as_secs_f64(),
-            cached.total_time.as_secs_f64(),
-            uncached.new_ids == cached.new_ids,
+        let (mut uncached_s, mut cached_s, mut same) = (Vec::new(), Vec::new(), true);
+        for run in 1..=runs {
+            progress.stage(format!("{n} tokens without the cache, run {run} of {runs}"));
+            let uncached = model.generate(prompt, &opts, false, tick)?;
+            progress.stage(format!("{n} tokens with the cache, run {run} of {runs}"));
+            let cached = model.generate(prompt, &opts, true, tick)?;
+            uncached_s.push(uncached.total_time.as_secs_f64());
+            cached_s.push(cached.total_time.as_secs_f64());
+            same &= uncached.new_ids == cached.new_ids;
+        }
+        let row = TimingRow::new(n, uncached_s, cached_s, same);
+        progress.line(format!(
+            "{n:>5} new tokens: {:.3} s without the cache, {:.3} s with it ({:.1}x, median of {runs})",
+            row.uncached_secs, row.cached_secs, row.speedup
         ));
+        rows.push(row);
     }
     Ok(rows)
 }
 
 /// The table: one row per length, units in the header.
 pub fn table(rows: &[TimingRow], prompt_len: usize) -> String {
+    let runs = rows.first().map_or(0, |r| r.cached_s_runs.len());
     let mut out = format!(
-        "Generation time after a {prompt_len}-token prompt (wall time of the whole generation, prompt included)\n"
+        "Generation time after a {prompt_len}-token prompt (wall time of the whole generation, prompt included; median of {runs} runs)\n"
     );
     out += &format!(
         "{:>10} {:>14} {:>12} {:>9} {:>18} {:>16} {:>6}\n",

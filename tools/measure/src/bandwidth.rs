@@ -4,7 +4,7 @@
 //! fit in any cache, so decode speed is at most `bandwidth / weight bytes`. The probe: fill a
 //! buffer far larger than the CPU caches, then sum it on all cores with rayon and time it.
 
-use crate::demo::stats;
+use crate::stats;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::hint::black_box;

@@ -6,7 +6,7 @@
 //! GPT-2 124M uses, with the weight as the model stores it (`x W^T`, `W: [out, in]`): the same
 //! function every prefill runs.
 
-use crate::demo::stats;
+use crate::stats;
 use ndarray::Array2;
 use serde::Serialize;
 use std::hint::black_box;

@@ -1,5 +1,8 @@
-//! The `bench` subcommand: how close does this project's decode and prefill come to the
-//! machine's limits?
+//! The benchmark: how close does a model's decode and prefill come to the machine's limits?
+//!
+//! `cargo run --release -p bench` runs it (chapter 8's `bench` subcommand is an alias with the
+//! same options and the same `--json`). The model is anything that implements [`Decoder`]:
+//! greedy generation with and without its KV cache, and a prefill.
 //!
 //! In one run it measures
 //!
@@ -24,19 +27,102 @@
 //! peak resident memory reset: its peak is what decoding needs, against the weights plus the
 //! KV cache ([`rss`]).
 
-use crate::demo::bandwidth::{Bandwidth, Probe};
-use crate::demo::cli::BenchArgs;
-use crate::demo::error::{DemoError, DemoResult};
-use crate::demo::output::say;
-use crate::demo::sgemm::{self, GemmResult};
-use crate::demo::{flops, progress, rss, stats};
-use crate::kv_gpt::KvGpt;
-use ch04_gpt::{GenerateOptions, Generation, Gpt, Sampling};
-use indicatif::ProgressBar;
-use ndarray::ArrayView2;
+use crate::bandwidth::{Bandwidth, Probe};
+use crate::cli::{parse_lengths, Lengths, Preset};
+use crate::error::{MeasureError, MeasureResult};
+use crate::machine::{self, Kernels};
+use crate::output::say;
+use crate::progress::Progress;
+use crate::sgemm::{self, GemmResult};
+use crate::{flops, rss, stats};
+use clap::Args;
 use serde::Serialize;
 use shared::GptConfig;
-use std::time::Instant;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// A model the benchmark can measure: greedy generation with and without a KV cache, and a
+/// prefill. Each chapter's binary adapts its model to this (chapter 8: `KvGpt`).
+pub trait Decoder {
+    /// The model's shape (parameters, layers, context).
+    fn config(&self) -> &GptConfig;
+    /// Generate exactly `new_tokens` tokens greedily after `prompt` (no stop at end-of-text),
+    /// with or without the cache, from an empty cache.
+    fn generate(&mut self, prompt: &[u32], new_tokens: usize, use_cache: bool) -> shared::Result<DecodeRun>;
+    /// Empty the cache, then run one forward pass over `prompt` that fills it and computes
+    /// the logits of the last position (what generation needs next).
+    fn prefill(&mut self, prompt: &[u32]) -> shared::Result<()>;
+    /// Bytes the KV cache has allocated now (keys and values, all layers).
+    fn kv_cache_allocated_bytes(&self) -> u64;
+}
+
+/// The timing of one generation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DecodeRun {
+    pub new_tokens: usize,
+    /// Wall time of the whole generation, prompt included.
+    pub total: Duration,
+    /// Wall time until the first new token existed (the prompt's prefill plus one step).
+    pub first_token: Duration,
+}
+
+/// The benchmark's options (`bench --help`).
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Model shape (random weights): `124m` is GPT-2 small (12 layers, 768 wide), `small`
+    /// is 4 layers, 256 wide, with GPT-2's vocabulary.
+    #[arg(long, value_enum, default_value_t = Preset::Gpt2_124m)]
+    pub config: Preset,
+
+    /// Prompt lengths, in tokens, after which decode speed is measured, comma separated.
+    #[arg(long, value_name = "N,N,...", default_value = "8,512", value_parser = parse_lengths)]
+    pub prompt_len: Lengths,
+
+    /// Tokens generated WITH the cache after each prompt (decode speed = tokens/s after the
+    /// first token).
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub new_tokens: usize,
+
+    /// Tokens generated WITHOUT the cache after each prompt: fewer, because every step
+    /// recomputes the whole sequence (the reported rate is for this shorter generation).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub uncached_new_tokens: usize,
+
+    /// Prompt length, in tokens, of the prefill measurement (one forward pass over the prompt).
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub prefill_len: usize,
+
+    /// Repetitions of every decode and prefill measurement; the report gives the median.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub runs: usize,
+
+    /// Print one JSON object instead of the tables.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Seed of the random weights and prompts.
+    #[arg(long, value_name = "S", default_value_t = 42)]
+    pub seed: u64,
+
+    /// A Hugging Face GPT-2 folder (config.json + model.safetensors) to measure instead of
+    /// random weights: `tools/bench-vs-pytorch.py` passes the weights it times PyTorch on.
+    #[arg(long, value_name = "DIR", conflicts_with = "config")]
+    pub model: Option<PathBuf>,
+
+    /// Size of the buffer the bandwidth probe reads, in MiB (bigger than every cache).
+    #[arg(long, value_name = "MIB", default_value_t = 1024, hide = true)]
+    pub bandwidth_mib: usize,
+}
+
+impl BenchArgs {
+    /// What the report's `config` names: the model folder, or the preset.
+    pub fn model_label(&self) -> String {
+        match &self.model {
+            Some(dir) => dir.display().to_string(),
+            None => self.config.name().to_string(),
+        }
+    }
+}
 
 /// Bandwidth passes over the buffer at the start, and again before every cached decode run;
 /// sgemm repetitions per shape.
@@ -89,6 +175,12 @@ pub struct BenchReport {
     pub vocab_size: usize,
     pub n_params: usize,
     pub threads: usize,
+    /// The CPU model name (`/proc/cpuinfo`), so figures never travel without their machine.
+    pub cpu: String,
+    /// The kernels chosen at run time for this CPU.
+    pub kernels: Kernels,
+    /// How the weights are held in memory (`f32`).
+    pub weights: &'static str,
     pub runs: usize,
     /// Median pass of the bandwidth probe, GB/s (10^9 bytes/s): the roofline's bandwidth.
     pub bandwidth_gbps: f64,
@@ -152,8 +244,8 @@ const FORMULAS: Formulas = Formulas {
 };
 
 /// Refuse settings that cannot be measured, before anything slow starts.
-fn validate(args: &BenchArgs, config: &GptConfig) -> DemoResult<()> {
-    let bad = |m: String| Err(DemoError::Usage(m));
+pub fn validate(args: &BenchArgs, config: &GptConfig) -> MeasureResult<()> {
+    let bad = |m: String| Err(MeasureError::Usage(m));
     if args.runs == 0 {
         return bad("--runs must be at least 1".into());
     }
@@ -182,22 +274,19 @@ fn prompt(len: usize, vocab: usize, seed: u64) -> Vec<u32> {
 }
 
 /// New tokens per second after the first (see the module documentation).
-pub fn decode_tokens_per_s(g: &Generation) -> f64 {
-    let n = g.new_ids.len();
-    let secs = (g.total_time - g.time_to_first_token).as_secs_f64();
+pub fn decode_tokens_per_s(g: &DecodeRun) -> f64 {
+    let n = g.new_tokens;
+    let secs = g.total.saturating_sub(g.first_token).as_secs_f64();
     if n < 2 || secs <= 0.0 {
-        return n as f64 / g.total_time.as_secs_f64().max(1e-12);
+        return n as f64 / g.total.as_secs_f64().max(1e-12);
     }
     (n - 1) as f64 / secs
 }
 
-/// Run the benchmark and print the table (or JSON).
-pub fn run(args: &BenchArgs) -> DemoResult<()> {
-    let (model, name) = match &args.model {
-        Some(dir) => (Gpt::<f32>::from_pretrained(dir)?, dir.display().to_string()),
-        None => (Gpt::<f32>::random(&args.config.config(), args.seed)?, format!("{}, random weights", args.config.name())),
-    };
-    let config = model.config.clone();
+/// Run the benchmark on `model` and print the table (or JSON). `name` says in the header
+/// which model this is (`gpt2-124m, random weights`, a folder).
+pub fn run(args: &BenchArgs, model: &mut dyn Decoder, name: &str) -> MeasureResult<()> {
+    let config = model.config().clone();
     validate(args, &config)?;
     let human = !args.json;
     if human {
@@ -214,12 +303,12 @@ pub fn run(args: &BenchArgs) -> DemoResult<()> {
             args.bandwidth_mib
         ))?;
     }
-    let mut kv = KvGpt::preallocated(model);
+    let kv = model;
     let steps = (args.runs * (2 * args.prompt_len.0.len() + 1) + 1) as u64;
-    let bar = progress::bar(steps, "runs", args.json);
-    let memory = measure_memory(&mut kv, &config, args, &bar)?;
+    let bar = Progress::new(steps, "runs", args.json);
+    let memory = measure_memory(kv, &config, args, &bar)?;
 
-    bar.set_message("memory bandwidth and sgemm");
+    bar.stage("memory bandwidth and sgemm");
     let mut probe = Probe::new(args.bandwidth_mib * 1024 * 1024);
     probe.read(BANDWIDTH_PASSES);
     let gemms: Vec<GemmResult> = sgemm::SHAPES.iter().map(|&s| sgemm::measure(s, SGEMM_REPEATS)).collect();
@@ -230,21 +319,18 @@ pub fn run(args: &BenchArgs) -> DemoResult<()> {
         .prompt_len
         .0
         .iter()
-        .map(|&len| measure_decode(&mut kv, &config, args, len, &mut probe, &bar))
-        .collect::<DemoResult<Vec<_>>>()?;
+        .map(|&len| measure_decode(kv, &config, args, len, &mut probe, &bar))
+        .collect::<MeasureResult<Vec<_>>>()?;
     let bw = probe.summary();
     drop(probe); // free the probe's buffer before the prefill
     let roofline = bw.median_gbps * 1e9 / weight_bytes;
     let roofline_best = bw.best_gbps * 1e9 / weight_bytes;
     let decode: Vec<DecodeRow> = decode.into_iter().map(|d| d.with_roofline(&config, bw.median_gbps, roofline)).collect();
-    let prefill = measure_prefill(&mut kv, &config, args, &bar)?;
-    bar.finish_and_clear();
+    let prefill = measure_prefill(kv, &config, args, &bar)?;
+    bar.finish();
 
     let report = BenchReport {
-        config: match &args.model {
-            Some(dir) => dir.display().to_string(),
-            None => args.config.name().to_string(),
-        },
+        config: args.model_label(),
         n_layers: config.n_layers,
         d_model: config.d_model,
         n_heads: config.n_heads,
@@ -252,6 +338,9 @@ pub fn run(args: &BenchArgs) -> DemoResult<()> {
         vocab_size: config.vocab_size,
         n_params: config.n_params(),
         threads: rayon::current_num_threads(),
+        cpu: machine::cpu_model(),
+        kernels: machine::kernels(),
+        weights: "f32",
         runs: args.runs,
         bandwidth_gbps: bw.median_gbps,
         bandwidth_best_gbps: bw.best_gbps,
@@ -275,7 +364,7 @@ pub fn run(args: &BenchArgs) -> DemoResult<()> {
     if human {
         say(table(&report))
     } else {
-        let json = serde_json::to_string_pretty(&report).map_err(|e| DemoError::Usage(e.to_string()))?;
+        let json = serde_json::to_string_pretty(&report).map_err(|e| MeasureError::Usage(e.to_string()))?;
         say(json)
     }
 }
@@ -284,30 +373,31 @@ pub fn run(args: &BenchArgs) -> DemoResult<()> {
 /// bandwidth passes right before every cached run. The roofline columns are filled in later
 /// ([`DecodeRow::with_roofline`]), once every bandwidth pass is in.
 fn measure_decode(
-    kv: &mut KvGpt<f32>,
+    kv: &mut dyn Decoder,
     config: &GptConfig,
     args: &BenchArgs,
     prompt_len: usize,
     probe: &mut Probe,
-    bar: &ProgressBar,
-) -> DemoResult<DecodeRow> {
+    bar: &Progress,
+) -> MeasureResult<DecodeRow> {
     let ids = prompt(prompt_len, config.vocab_size, args.seed);
     let mut cached = Vec::new();
     let mut first_token = Vec::new();
     let mut uncached = Vec::new();
     for run in 1..=args.runs {
-        bar.set_message(format!("prompt {prompt_len}: cached run {run}"));
+        bar.stage(format!("prompt {prompt_len}: cached run {run}"));
         probe.read(BANDWIDTH_PASSES_PER_RUN);
-        let g = kv.generate(&ids, &greedy(args.new_tokens, args.seed), true, |_| Ok(()))?;
+        let g = kv.generate(&ids, args.new_tokens, true)?;
         cached.push(decode_tokens_per_s(&g));
-        first_token.push(g.time_to_first_token.as_secs_f64());
+        first_token.push(g.first_token.as_secs_f64());
         bar.inc(1);
-        bar.set_message(format!("prompt {prompt_len}: uncached run {run}"));
-        let g = kv.generate(&ids, &greedy(args.uncached_new_tokens, args.seed), false, |_| Ok(()))?;
+        bar.stage(format!("prompt {prompt_len}: uncached run {run}"));
+        let g = kv.generate(&ids, args.uncached_new_tokens, false)?;
         uncached.push(decode_tokens_per_s(&g));
         bar.inc(1);
     }
     let (c, u) = (stats::median(&cached), stats::median(&uncached));
+    bar.line(format!("prompt {prompt_len}: cached {c:.1} tok/s, uncached {u:.2} tok/s (medians of {} runs)", args.runs));
     Ok(DecodeRow {
         prompt_len,
         cached_new_tokens: args.new_tokens,
@@ -334,23 +424,18 @@ impl DecodeRow {
     }
 }
 
-/// Greedy decoding of `n` new tokens, EOS ignored (every run generates exactly `n`).
-fn greedy(n: usize, seed: u64) -> GenerateOptions {
-    GenerateOptions { max_new_tokens: n, sampling: Sampling::GREEDY, seed, eos_token_id: None }
-}
-
 /// One cached generation (the longest prompt, `args.new_tokens` new tokens) with the peak
 /// resident size reset first: the memory decoding holds, against weights + KV cache.
-fn measure_memory(kv: &mut KvGpt<f32>, config: &GptConfig, args: &BenchArgs, bar: &ProgressBar) -> DemoResult<Memory> {
+fn measure_memory(kv: &mut dyn Decoder, config: &GptConfig, args: &BenchArgs, bar: &Progress) -> MeasureResult<Memory> {
     let prompt_len = args.prompt_len.0.iter().max().copied().unwrap_or(1);
-    bar.set_message(format!("peak memory of a cached generation after {prompt_len} tokens"));
+    bar.stage(format!("peak memory of a cached generation after {prompt_len} tokens"));
     let peak_rss_build_bytes = rss::peak_bytes();
     let reset = rss::reset_peak();
     let ids = prompt(prompt_len, config.vocab_size, args.seed);
-    kv.generate(&ids, &greedy(args.new_tokens, args.seed), true, |_| Ok(()))?;
+    kv.generate(&ids, args.new_tokens, true)?;
     let peak_rss_decode_bytes = if reset { rss::peak_bytes() } else { None };
     let weights_bytes = 4 * config.n_params() as u64;
-    let kv_cache_bytes = kv.cache_info().total_allocated_bytes() as u64;
+    let kv_cache_bytes = kv.kv_cache_allocated_bytes();
     bar.inc(1);
     Ok(Memory {
         weights_bytes,
@@ -364,17 +449,14 @@ fn measure_memory(kv: &mut KvGpt<f32>, config: &GptConfig, args: &BenchArgs, bar
 }
 
 /// One forward pass over a `prefill_len` prompt, filling the cache, `args.runs` times.
-fn measure_prefill(kv: &mut KvGpt<f32>, config: &GptConfig, args: &BenchArgs, bar: &ProgressBar) -> DemoResult<Prefill> {
+fn measure_prefill(kv: &mut dyn Decoder, config: &GptConfig, args: &BenchArgs, bar: &Progress) -> MeasureResult<Prefill> {
     let ids = prompt(args.prefill_len, config.vocab_size, args.seed + 1);
-    let row = ArrayView2::from_shape((1, ids.len()), &ids).expect("one row"); // [1, T]
     let mut secs = Vec::new();
     for run in 1..=args.runs {
-        bar.set_message(format!("prefill {} tokens: run {run}", args.prefill_len));
-        kv.reset_kv_cache();
+        bar.stage(format!("prefill {} tokens: run {run}", args.prefill_len));
         let start = Instant::now();
-        let logits = kv.forward_last(row, true)?; // [1, vocab]: what generation needs next
+        kv.prefill(&ids)?;
         secs.push(start.elapsed().as_secs_f64());
-        std::hint::black_box(logits);
         bar.inc(1);
     }
     let flops = flops::prefill_flops(config, args.prefill_len);
@@ -394,6 +476,8 @@ pub fn table(r: &BenchReport) -> String {
     let mut out = String::new();
     let bw = &r.bandwidth;
     out += "Machine\n";
+    out += &format!("  CPU                     {}\n", r.cpu);
+    out += &format!("  kernels                 {} (weights {})\n", r.kernels, r.weights);
     out += &format!(
         "  memory read bandwidth   {:>8.1} GB/s median, {:.1} GB/s best ({} passes over {} MiB, {} threads)\n",
         bw.median_gbps,
@@ -491,4 +575,17 @@ fn memory_lines(m: &Memory) -> String {
         out += &format!("  peak resident memory while building/loading the model: {:.1} MB\n", mb(build));
     }
     out + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_rate_leaves_out_the_first_token() {
+        let run = DecodeRun { new_tokens: 11, total: Duration::from_secs(3), first_token: Duration::from_secs(1) };
+        assert_eq!(decode_tokens_per_s(&run), 5.0); // 10 tokens in the last 2 s
+        let one = DecodeRun { new_tokens: 1, total: Duration::from_millis(500), first_token: Duration::from_millis(500) };
+        assert_eq!(decode_tokens_per_s(&one), 2.0);
+    }
 }

@@ -1,0 +1,46 @@
+//! `cargo run --release -p bench -- [--model DIR] [--config 124m|small] [--json] ...`: how
+//! close a model's decode and prefill come to this machine's memory bandwidth and sgemm peak.
+//!
+//! The measuring lives in the `measure` library; this binary only loads a model and adapts it
+//! to [`measure::Decoder`]. Models: GPT-2 (chapter 8's `KvGpt`), random or a Hugging Face
+//! folder. Chapter 8's `cargo run --release -p ch08-kv-cache -- bench` is the same program.
+
+mod gpt2;
+
+use clap::Parser;
+use measure::cli::parse_or_exit;
+use measure::{BenchArgs, MeasureError};
+use std::process::ExitCode;
+
+/// Measure memory bandwidth, sgemm peak, decode tokens/s (cached and uncached), prefill
+/// GFLOP/s and peak memory, and compare them with the bandwidth roofline. Prints the CPU
+/// model and the kernels chosen with the figures.
+#[derive(Debug, Parser)]
+#[command(name = "bench", version)]
+struct Cli {
+    #[command(flatten)]
+    args: BenchArgs,
+}
+
+fn main() -> ExitCode {
+    let cli: Cli = match parse_or_exit() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    match gpt2::run(&cli.args) {
+        Ok(()) | Err(MeasureError::StdoutClosed) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.one_line());
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,103 @@
+//! Command-line pieces every measuring binary shares: model presets, lists of lengths, and
+//! clap's errors as one line.
+
+use clap::ValueEnum;
+use shared::GptConfig;
+
+/// Model shapes a binary can build with random weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    /// GPT-2 small: 124M parameters, 12 layers, 12 heads, 768 wide, context 1024.
+    #[value(name = "124m")]
+    Gpt2_124m,
+    /// 4 layers, 4 heads, 256 wide, GPT-2's vocabulary and context.
+    #[value(name = "small")]
+    Small,
+    /// 2 layers, 2 heads, 32 wide, context 256: for fast tests of the whole program.
+    #[value(name = "tiny", hide = true)]
+    Tiny,
+}
+
+impl Preset {
+    pub fn config(self) -> GptConfig {
+        match self {
+            Preset::Gpt2_124m => GptConfig::gpt2_124m(),
+            Preset::Small => GptConfig::small(),
+            Preset::Tiny => GptConfig::gpt2_like(50257, 256, 32, 2, 2),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Gpt2_124m => "gpt2-124m",
+            Preset::Small => "small",
+            Preset::Tiny => "tiny",
+        }
+    }
+}
+
+/// A comma-separated list of positive token counts (`10,20,50`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lengths(pub Vec<usize>);
+
+/// Parse `10,20,50` into sorted, distinct, positive counts.
+pub fn parse_lengths(text: &str) -> Result<Lengths, String> {
+    let mut out = Vec::new();
+    for part in text.split(',') {
+        let part = part.trim();
+        if part.is_empty() {
+            return Err("expected positive whole numbers separated by commas, like 10,20,50".into());
+        }
+        match part.parse::<usize>() {
+            Ok(0) => return Err("0 is not a length: every length must be at least 1 token".into()),
+            Ok(n) => out.push(n),
+            Err(_) => return Err(format!("{part:?} is not a positive whole number")),
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(Lengths(out))
+}
+
+/// Turn a clap error into the one-line form: `(exit code, message)`, or `None` for `--help`
+/// and `--version`, which clap prints itself.
+pub fn clap_error_line(e: &clap::Error) -> Option<(u8, String)> {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        return None;
+    }
+    let rendered = e.render().to_string();
+    let first = rendered.lines().next().unwrap_or("invalid command line").trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    Some((2, format!("{first} (see --help)")))
+}
+
+/// Parse the command line into `T`. `--help` and `--version` print and give `Err(success)`; a
+/// bad input prints one `error: ...` line and gives `Err(2)`, the usage exit code.
+pub fn parse_or_exit<T: clap::Parser>() -> Result<T, std::process::ExitCode> {
+    T::try_parse().map_err(|e| match clap_error_line(&e) {
+        None => {
+            let _ = e.print(); // --help, --version
+            std::process::ExitCode::SUCCESS
+        }
+        Some((code, line)) => {
+            eprintln!("error: {line}");
+            std::process::ExitCode::from(code)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_parse_sort_and_reject() {
+        assert_eq!(parse_lengths("50, 10,20,10").unwrap(), Lengths(vec![10, 20, 50]));
+        assert!(parse_lengths("").is_err());
+        assert!(parse_lengths("10,,20").is_err());
+        assert!(parse_lengths("0").is_err());
+        assert!(parse_lengths("-3").is_err());
+        assert!(parse_lengths("ten").is_err());
+    }
+}

@@ -1,0 +1,86 @@
+//! Which machine the figures come from: the CPU model, and the kernels chosen at run time.
+//!
+//! Speed figures mean little without the CPU they were measured on (the same commit decodes
+//! at 92% of the roofline on one x86-64 machine and 64% on another), so `bench` prints both.
+
+use serde::Serialize;
+
+/// The CPU model name, as the kernel reports it (`/proc/cpuinfo`'s `model name` on x86-64,
+/// `Hardware` or `CPU part` lines elsewhere), else the architecture.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| model_name(&text))
+        .unwrap_or_else(|| format!("unknown {} CPU", std::env::consts::ARCH))
+}
+
+/// The first non-empty `model name`, `Hardware` or `Processor` value of `/proc/cpuinfo` text.
+fn model_name(cpuinfo: &str) -> Option<String> {
+    for key in ["model name", "Hardware", "Processor"] {
+        let value = cpuinfo.lines().find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            (k.trim() == key && !v.trim().is_empty()).then(|| v.trim().to_string())
+        });
+        if value.is_some() {
+            return value;
+        }
+    }
+    None
+}
+
+/// The kernels this run uses, as chosen at run time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Kernels {
+    /// The f32 dot product inside decode's matrix x vector (`shared::gemv`): `avx2` or
+    /// `portable`.
+    pub gemv_dot_f32: &'static str,
+    /// The matrix multiply of prefill (`shared::matmul_t`).
+    pub sgemm: &'static str,
+}
+
+impl std::fmt::Display for Kernels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "decode dot product {}, prefill sgemm {}", self.gemv_dot_f32, self.sgemm)
+    }
+}
+
+/// The kernels `shared` picks on this CPU. The rule mirrors `shared::gemv::f32_dot_kernel`:
+/// AVX2 when the CPU has it (x86-64, checked at run time), else the portable loop.
+pub fn kernels() -> Kernels {
+    Kernels { gemv_dot_f32: if has_avx2() { "avx2" } else { "portable" }, sgemm: "matrixmultiply" }
+}
+
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_model_name_of_each_architecture() {
+        let x86 = "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz\nflags\t: fpu\n";
+        assert_eq!(model_name(x86).as_deref(), Some("Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz"));
+        let arm = "processor\t: 0\nBogoMIPS\t: 108.00\nCPU part\t: 0xd0c\n\nHardware\t: BCM2835\n";
+        assert_eq!(model_name(arm).as_deref(), Some("BCM2835"));
+        assert_eq!(model_name("processor\t: 0\nmodel name\t:\n"), None, "an empty value is no name");
+        assert_eq!(model_name(""), None);
+    }
+
+    #[test]
+    fn the_dot_kernel_matches_the_cpu_flags() {
+        // an independent reading of the same fact: the `flags` line of /proc/cpuinfo
+        let Ok(cpuinfo) = std::fs::read_to_string("/proc/cpuinfo") else { return };
+        let Some(flags) = cpuinfo.lines().find(|l| l.starts_with("flags")) else { return };
+        let avx2 = flags.split_whitespace().any(|f| f == "avx2");
+        assert_eq!(kernels().gemv_dot_f32, if avx2 { "avx2" } else { "portable" });
+    }
+}
