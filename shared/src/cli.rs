@@ -314,5 +314,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("cli-out-dir-{}/nested", std::process::id()));
         assert_eq!(writable_folder(dir.to_str().unwrap()).unwrap(), dir);
         assert!(dir.is_dir());
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "the write check leaves nothing behind");
+        let below = file.join("below");
+        assert!(writable_folder(below.to_str().unwrap()).unwrap_err().starts_with("cannot write into"));
     }
 }

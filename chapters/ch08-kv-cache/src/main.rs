@@ -14,14 +14,10 @@ mod bench_gpt2;
 
 use demo::cli::{Cli, Command};
 use demo::{demo_run, DemoError};
-use measure::cli::parse_or_exit;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli: Cli = match parse_or_exit() {
-        Ok(cli) => cli,
-        Err(code) => return code,
-    };
+    let cli = shared::cli::parse_or_exit::<Cli>(); // a usage error: one `error:` line, exit 2
     let result = match &cli.command {
         Some(Command::Bench(args)) => bench_gpt2::run(args).map_err(DemoError::from),
         None => demo_run::run(&cli.demo),

@@ -34,7 +34,7 @@ fn assert_clean_error(args: &[&str], expected: &str) {
 
 #[test]
 fn a_missing_model_folder_is_one_error_line() {
-    assert_clean_error(&["--model", "/definitely/not/a/folder"], "not a folder");
+    assert_clean_error(&["--model", "/definitely/not/a/folder"], "no such folder");
 }
 
 #[test]
@@ -273,4 +273,15 @@ fn the_bench_json_has_every_figure() {
         // the process holds at least the weights and the caches while it decodes
         assert!(peak >= kv_bytes + 4 * n("n_params"), "peak RSS {peak} below weights + cache");
     }
+}
+
+#[test]
+fn the_shared_bad_inputs_get_the_shared_answers() {
+    use shared::cli::conformance::{check, Group};
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_ch08-kv-cache"));
+    let problems = check(exe, &[], &[Group::Any, Group::Model, Group::Prompt, Group::Sampling, Group::Out]);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // the bench subcommand takes the model options of every binary too
+    let problems = check(exe, &["bench"], &[Group::Any, Group::Model]);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -45,14 +45,14 @@ impl Decoder for Gpt2 {
 /// Build (`--config`, random weights) or load (`--model DIR`) GPT-2 and run the benchmark.
 pub fn run(args: &BenchArgs) -> MeasureResult<()> {
     // the shape first (a small file, or a preset): bad options fail before 500 MB of weights
-    let config = match &args.model {
+    let config = match &args.model.model {
         Some(dir) => ch04_gpt::model::read_config(dir)?,
         None => args.config.config(),
     };
     measure::bench::validate(args, &config)?;
-    let (model, name) = match &args.model {
+    let (model, name) = match &args.model.model {
         Some(dir) => (Gpt::<f32>::from_pretrained(dir)?, dir.display().to_string()),
-        None => (Gpt::<f32>::random(&args.config.config(), args.seed)?, format!("{}, random weights", args.config.name())),
+        None => (Gpt::<f32>::random(&args.config.config(), args.model.seed)?, format!("{}, random weights", args.config.name())),
     };
     let config = model.config.clone();
     let mut gpt2 = Gpt2 { model: KvGpt::preallocated(model), config };

@@ -8,7 +8,6 @@
 mod gpt2;
 
 use clap::Parser;
-use measure::cli::parse_or_exit;
 use measure::{BenchArgs, MeasureError};
 use std::process::ExitCode;
 
@@ -23,10 +22,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli: Cli = match parse_or_exit() {
-        Ok(cli) => cli,
-        Err(code) => return code,
-    };
+    let cli = shared::cli::parse_or_exit::<Cli>(); // a usage error: one `error:` line, exit 2
     match gpt2::run(&cli.args) {
         Ok(()) | Err(MeasureError::StdoutClosed) => ExitCode::SUCCESS,
         Err(e) => {

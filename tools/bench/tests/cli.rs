@@ -52,3 +52,11 @@ fn bad_input_is_one_error_line() {
         assert!(lines[0].starts_with("error: ") && lines[0].contains(expected), "{args:?}: {stderr:?}");
     }
 }
+
+#[test]
+fn the_shared_bad_inputs_get_the_shared_answers() {
+    use shared::cli::conformance::{check, Group};
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_bench"));
+    let problems = check(exe, &[], &[Group::Any, Group::Model]);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

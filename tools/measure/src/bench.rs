@@ -38,7 +38,6 @@ use crate::{flops, rss, stats};
 use clap::Args;
 use serde::Serialize;
 use shared::GptConfig;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// A model the benchmark can measure: greedy generation with and without a KV cache, and a
@@ -71,7 +70,7 @@ pub struct DecodeRun {
 pub struct BenchArgs {
     /// Model shape (random weights): `124m` is GPT-2 small (12 layers, 768 wide), `small`
     /// is 4 layers, 256 wide, with GPT-2's vocabulary.
-    #[arg(long, value_enum, default_value_t = Preset::Gpt2_124m)]
+    #[arg(long, value_enum, default_value_t = Preset::Gpt2_124m, conflicts_with = "model")]
     pub config: Preset,
 
     /// Prompt lengths, in tokens, after which decode speed is measured, comma separated.
@@ -100,14 +99,11 @@ pub struct BenchArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Seed of the random weights and prompts.
-    #[arg(long, value_name = "S", default_value_t = 42)]
-    pub seed: u64,
-
-    /// A Hugging Face GPT-2 folder (config.json + model.safetensors) to measure instead of
-    /// random weights: `tools/bench-vs-pytorch.py` passes the weights it times PyTorch on.
-    #[arg(long, value_name = "DIR", conflicts_with = "config")]
-    pub model: Option<PathBuf>,
+    /// --model: a Hugging Face folder to measure instead of random weights
+    /// (`tools/bench-vs-pytorch.py` passes the weights it times PyTorch on); --seed: of the
+    /// random weights and prompts. The same options, ranges and messages as every binary.
+    #[command(flatten)]
+    pub model: shared::cli::ModelArgs,
 
     /// Size of the buffer the bandwidth probe reads, in MiB (bigger than every cache).
     #[arg(long, value_name = "MIB", default_value_t = 1024, hide = true)]
@@ -117,7 +113,7 @@ pub struct BenchArgs {
 impl BenchArgs {
     /// What the report's `config` names: the model folder, or the preset.
     pub fn model_label(&self) -> String {
-        match &self.model {
+        match &self.model.model {
             Some(dir) => dir.display().to_string(),
             None => self.config.name().to_string(),
         }
@@ -380,7 +376,7 @@ fn measure_decode(
     probe: &mut Probe,
     bar: &Progress,
 ) -> MeasureResult<DecodeRow> {
-    let ids = prompt(prompt_len, config.vocab_size, args.seed);
+    let ids = prompt(prompt_len, config.vocab_size, args.model.seed);
     let mut cached = Vec::new();
     let mut first_token = Vec::new();
     let mut uncached = Vec::new();
@@ -431,7 +427,7 @@ fn measure_memory(kv: &mut dyn Decoder, config: &GptConfig, args: &BenchArgs, ba
     bar.stage(format!("peak memory of a cached generation after {prompt_len} tokens"));
     let peak_rss_build_bytes = rss::peak_bytes();
     let reset = rss::reset_peak();
-    let ids = prompt(prompt_len, config.vocab_size, args.seed);
+    let ids = prompt(prompt_len, config.vocab_size, args.model.seed);
     kv.generate(&ids, args.new_tokens, true)?;
     let peak_rss_decode_bytes = if reset { rss::peak_bytes() } else { None };
     let weights_bytes = 4 * config.n_params() as u64;
@@ -450,7 +446,7 @@ fn measure_memory(kv: &mut dyn Decoder, config: &GptConfig, args: &BenchArgs, ba
 
 /// One forward pass over a `prefill_len` prompt, filling the cache, `args.runs` times.
 fn measure_prefill(kv: &mut dyn Decoder, config: &GptConfig, args: &BenchArgs, bar: &Progress) -> MeasureResult<Prefill> {
-    let ids = prompt(args.prefill_len, config.vocab_size, args.seed + 1);
+    let ids = prompt(args.prefill_len, config.vocab_size, args.model.seed + 1);
     let mut secs = Vec::new();
     for run in 1..=args.runs {
         bar.stage(format!("prefill {} tokens: run {run}", args.prefill_len));

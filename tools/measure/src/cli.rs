@@ -59,34 +59,6 @@ pub fn parse_lengths(text: &str) -> Result<Lengths, String> {
     Ok(Lengths(out))
 }
 
-/// Turn a clap error into the one-line form: `(exit code, message)`, or `None` for `--help`
-/// and `--version`, which clap prints itself.
-pub fn clap_error_line(e: &clap::Error) -> Option<(u8, String)> {
-    use clap::error::ErrorKind;
-    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-        return None;
-    }
-    let rendered = e.render().to_string();
-    let first = rendered.lines().next().unwrap_or("invalid command line").trim();
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    Some((2, format!("{first} (see --help)")))
-}
-
-/// Parse the command line into `T`. `--help` and `--version` print and give `Err(success)`; a
-/// bad input prints one `error: ...` line and gives `Err(2)`, the usage exit code.
-pub fn parse_or_exit<T: clap::Parser>() -> Result<T, std::process::ExitCode> {
-    T::try_parse().map_err(|e| match clap_error_line(&e) {
-        None => {
-            let _ = e.print(); // --help, --version
-            std::process::ExitCode::SUCCESS
-        }
-        Some((code, line)) => {
-            eprintln!("error: {line}");
-            std::process::ExitCode::from(code)
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

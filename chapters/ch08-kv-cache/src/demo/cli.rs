@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use measure::cli::{parse_lengths, Lengths, Preset};
 use measure::BenchArgs;
+use shared::cli::{ModelArgs, OutArgs, PromptArgs, SamplingArgs};
 use std::path::PathBuf;
 
 /// The KV cache, shown: the same tokens with and without it, how much faster, and what it costs.
@@ -49,37 +50,22 @@ pub enum Command {
 /// The demo's options.
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
-    // --- model, prompt and sampling (kept together: one shared struct will replace them) ---
-    /// Hugging Face GPT-2 folder with config.json, model.safetensors and tokenizer.json
-    /// (for example a download of `gpt2`). Default: random weights with GPT-2 124M's shape and
-    /// chapter 1's shipped tokenizer.
-    #[arg(long, value_name = "DIR")]
-    pub model: Option<PathBuf>,
+    // --- model, prompt, sampling, output folder: the options every binary shares ---
+    #[command(flatten)]
+    pub model: ModelArgs,
 
     /// Model shape when no --model is given (`tiny` is a fast test model).
     #[arg(long, value_enum, default_value_t = Preset::Gpt2_124m, hide = true, conflicts_with = "model")]
     pub config: Preset,
 
-    /// Text to continue, encoded with the tokenizer (the default is about 9 tokens with
-    /// chapter 1's shipped tokenizer, fewer with GPT-2's).
-    #[arg(long, value_name = "TEXT", default_value = "The KV cache makes generation")]
-    pub prompt: String,
+    #[command(flatten)]
+    pub prompt: PromptArgs,
 
-    /// Tokens generated (and streamed) by the cached-vs-uncached comparison of step 1.
-    #[arg(long, value_name = "N", default_value_t = 30)]
-    pub max_new_tokens: usize,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
 
-    /// Seed of the random weights (without --model) and of sampling (with --temperature > 0).
-    #[arg(long, value_name = "S", default_value_t = 42)]
-    pub seed: u64,
-
-    /// Sampling temperature; 0 (the default) is greedy decoding.
-    #[arg(long, value_name = "T", default_value_t = 0.0, allow_negative_numbers = true)]
-    pub temperature: f64,
-
-    /// Sample only among the K most likely tokens (with --temperature > 0).
-    #[arg(long, value_name = "K")]
-    pub top_k: Option<usize>,
+    #[command(flatten)]
+    pub out: OutArgs,
 
     // --- the demo's own options ---
     /// Generation lengths of the timing table, in new tokens, comma separated. Each is
@@ -93,13 +79,19 @@ pub struct DemoArgs {
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub runs: usize,
 
-    /// Folder the SVG plots are written to (created if missing; checked before any work).
-    #[arg(long, value_name = "DIR", default_value = "target/ch08-plots")]
-    pub out: PathBuf,
-
     /// Print one JSON object with every figure instead of the human-readable report.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Where the plots go when --out is not given.
+pub const DEFAULT_OUT: &str = "target/ch08-plots";
+
+impl DemoArgs {
+    /// The plot folder: --out, or [`DEFAULT_OUT`].
+    pub fn out_dir(&self) -> PathBuf {
+        self.out.out.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_OUT))
+    }
 }
 
 #[cfg(test)]

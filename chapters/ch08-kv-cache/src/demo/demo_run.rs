@@ -61,7 +61,7 @@ pub struct CacheSummary {
 
 /// Run the demo; everything printed goes to stdout, the progress bar to stderr.
 pub fn run(args: &DemoArgs) -> DemoResult<()> {
-    let sampling = Sampling { temperature: args.temperature, top_k: args.top_k, top_p: None };
+    let sampling = Sampling { temperature: args.sampling.temperature, top_k: args.sampling.top_k, top_p: args.sampling.top_p };
     sampling.validate().map_err(|e| DemoError::Usage(e.to_string()))?;
     let prepared = setup::prepare(args)?; // fails fast, before any weights exist
     let human = !args.json;
@@ -76,17 +76,17 @@ pub fn run(args: &DemoArgs) -> DemoResult<()> {
     let mut kv = KvGpt::preallocated(model);
     let prompt = prepared.prompt_ids.clone();
     let options = GenerateOptions {
-        max_new_tokens: args.max_new_tokens,
+        max_new_tokens: args.prompt.max_new_tokens,
         sampling,
-        seed: args.seed,
+        seed: args.model.seed,
         eos_token_id: prepared.eos_token_id(),
     };
 
     // 1. the same text with and without the cache
     if human {
-        say(format!("Prompt: {:?} = {} tokens {:?}", args.prompt, prompt.len(), prompt))?;
-        say(format!("\nWith the KV cache ({} new tokens at most, streamed):", args.max_new_tokens))?;
-        say_now(&args.prompt)?;
+        say(format!("Prompt: {:?} = {} tokens {:?}", args.prompt.prompt, prompt.len(), prompt))?;
+        say(format!("\nWith the KV cache ({} new tokens at most, streamed):", args.prompt.max_new_tokens))?;
+        say_now(&args.prompt.prompt)?;
     }
     let (cached, text) = generate_streamed(&mut kv, &prepared, &prompt, &options, human)?;
     let cache_info = kv.cache_info(); // before the uncached run resets the caches
@@ -130,7 +130,7 @@ pub fn run(args: &DemoArgs) -> DemoResult<()> {
     bar.finish();
 
     // 5. plots
-    let plot_paths = plots::write_all(&args.out, &rows, &counts)?;
+    let plot_paths = plots::write_all(&args.out_dir(), &rows, &counts)?;
 
     let pythia_bytes = PYTHIA[0].bytes(2048, Dtype::F32) as u64;
     if human {
@@ -142,7 +142,7 @@ pub fn run(args: &DemoArgs) -> DemoResult<()> {
             cache_table(&cache_info).trim_end()
         ))?;
         say(memory_tables(pythia_bytes))?;
-        say(format!("Plots written to {}:", args.out.display()))?;
+        say(format!("Plots written to {}:", args.out_dir().display()))?;
         for p in &plot_paths {
             say(format!("  {}", p.display()))?;
         }
@@ -152,7 +152,7 @@ pub fn run(args: &DemoArgs) -> DemoResult<()> {
     let report = DemoReport {
         model: prepared.description(),
         random_weights: matches!(prepared.weights, Weights::Random { .. }),
-        prompt: args.prompt.clone(),
+        prompt: args.prompt.prompt.clone(),
         prompt_ids: prompt.clone(),
         generated_ids: cached.new_ids.clone(),
         text,

@@ -86,17 +86,12 @@ pub fn prepare(args: &DemoArgs) -> DemoResult<Prepared> {
     if args.runs == 0 {
         return Err(DemoError::Usage("--runs must be at least 1".into()));
     }
-    measure::output::check_out_dir(&args.out).map_err(DemoError::OutDir)?;
-    if args.prompt.is_empty() {
-        return Err(DemoError::Usage("--prompt is empty: give some text to continue".into()));
-    }
-    if args.max_new_tokens == 0 {
-        return Err(DemoError::Usage("--max-new-tokens must be at least 1".into()));
-    }
-    let (config, weights, tokenizer) = match &args.model {
+    // --out was checked when the command line was parsed; the default folder is checked here
+    args.out.dir_or(crate::demo::cli::DEFAULT_OUT).map_err(DemoError::OutDir)?;
+    let (config, weights, tokenizer) = match &args.model.model {
         None => (
             args.config.config(),
-            Weights::Random { preset: args.config, seed: args.seed },
+            Weights::Random { preset: args.config, seed: args.model.seed },
             Tokenizer::shipped(),
         ),
         Some(dir) => {
@@ -119,18 +114,18 @@ pub fn prepare(args: &DemoArgs) -> DemoResult<Prepared> {
             config.vocab_size
         )));
     }
-    let prompt_ids = tokenizer.encode(&args.prompt)?;
+    let prompt_ids = tokenizer.encode(&args.prompt.prompt)?;
     if prompt_ids.is_empty() {
         return Err(DemoError::Usage("--prompt encodes to no tokens".into()));
     }
     let context = config.context_length;
-    let needed = prompt_ids.len() + args.max_new_tokens;
+    let needed = prompt_ids.len() + args.prompt.max_new_tokens;
     if needed > context {
         return Err(DemoError::Usage(format!(
             "the prompt ({} tokens) + {} new tokens = {needed} tokens does not fit the context of \
              {context} tokens: lower --max-new-tokens or shorten --prompt",
             prompt_ids.len(),
-            args.max_new_tokens
+            args.prompt.max_new_tokens
         )));
     }
     let (lengths, skipped) = fitting_lengths(&args.lengths.0, prompt_ids.len(), context);
