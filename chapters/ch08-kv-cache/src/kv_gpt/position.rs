@@ -7,6 +7,7 @@ use shared::{Float, Result};
 
 impl<F: Float> KvGpt<F> {
     // ANCHOR: forward
+    // ANCHOR: forward_signature
     /// ids: `[batch, t]` -> logits `[batch, t, vocab_size]`.
     ///
     /// With `use_cache`, `ids` are the next `t` tokens after the `current_pos` already cached:
@@ -14,6 +15,7 @@ impl<F: Float> KvGpt<F> {
     /// and `current_pos` advances. Without it, `ids` is a whole sequence and the cache is
     /// neither read nor written.
     pub fn forward(&mut self, ids: ArrayView2<u32>, use_cache: bool) -> Result<Array3<F>> {
+        // ANCHOR_END: forward_signature
         if !use_cache {
             return self.model.forward(ids, 0, false);
         }
@@ -36,8 +38,10 @@ impl<F: Float> KvGpt<F> {
     }
 
     // ANCHOR: reset
+    // ANCHOR: reset_signature
     /// Empty every layer's cache and start positions at 0 again.
     pub fn reset_kv_cache(&mut self) {
+        // ANCHOR_END: reset_signature
         self.model.reset_kv_cache();
         self.current_pos = 0;
     }
