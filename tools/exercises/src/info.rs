@@ -205,4 +205,27 @@ mod tests {
         assert!(is_chapter("ch04") && !is_chapter("ch") && !is_chapter("ch04-1"));
         assert!(sort_key("ch08-2") < sort_key("ch08-10") && sort_key("ch04-3") < sort_key("ch08-1"));
     }
+
+    /// The chapters' own info.toml files: every exercise has a nudge and an approach, and no
+    /// hint holds a line of code of the reference solution (a hint is never the answer).
+    #[test]
+    fn the_chapters_hints_are_graduated_and_never_the_solution() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let exercises = discover(&root).unwrap();
+        assert!(exercises.len() >= 13, "found {} exercises", exercises.len());
+        for e in &exercises {
+            assert!(e.hints.len() >= 2, "{}: {} hints", e.id, e.hints.len());
+            assert_eq!(e.workspace_feature(), format!("{}/ex-{}", e.crate_name, e.id));
+            let reference = std::fs::read_to_string(root.join(&e.reference)).unwrap();
+            let code_lines = reference.lines().map(|l| l.split(" // ").next().unwrap_or(l).trim()).filter(|l| {
+                l.len() >= 24 && !l.starts_with("//") && !l.starts_with("pub") && !l.starts_with("fn ") && !l.starts_with("impl")
+            });
+            for line in code_lines {
+                let line = line.trim_end_matches([';', '{', ',']);
+                for (k, hint) in e.hints.iter().enumerate() {
+                    assert!(!hint.contains(line), "{} hint {}: holds the reference's line `{line}`", e.id, k + 1);
+                }
+            }
+        }
+    }
 }
