@@ -24,7 +24,7 @@ pub enum Error {
     },
     #[error("cannot write {path}: {reason}")]
     Write { path: PathBuf, reason: String },
-    #[error("{path}: {reason}; the runner changes nothing in it: add \"{key}\" yourself (see `start`'s help)")]
+    #[error("{path}: {reason}; the runner changes nothing in it: set \"{key}\" yourself (the book's page \"Exercises: how they work\" shows how)")]
     Settings { path: PathBuf, reason: String, key: &'static str },
     /// A command line that asks for something impossible (exit code 2).
     #[error("{0}")]
