@@ -8,6 +8,7 @@ use ch01_tokenizer::{StreamDecoder, Tokenizer};
 use std::collections::HashSet;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 
+// ANCHOR: ch01_1_known_stand_ins
 #[test]
 fn ch01_1_known_stand_ins() {
     // GPT-2's bytes_to_unicode: printable bytes stay, the others count up from U+0100
@@ -31,6 +32,7 @@ fn ch01_1_known_stand_ins() {
         );
     }
 }
+// ANCHOR_END: ch01_1_known_stand_ins
 
 #[test]
 fn ch01_1_the_256_characters_are_the_tokenizers_alphabet() {
@@ -70,6 +72,7 @@ fn byte_id(t: &Tokenizer, b: u8) -> u32 {
     t.token_to_id(name).unwrap_or_else(|| panic!("the shipped vocabulary has every single byte, {name:?} is missing"))
 }
 
+// ANCHOR: ch01_2_a_character_split_over_tokens_comes_out_whole
 #[test]
 fn ch01_2_a_character_split_over_tokens_comes_out_whole() {
     let t = Tokenizer::shipped();
@@ -94,6 +97,7 @@ fn ch01_2_a_character_split_over_tokens_comes_out_whole() {
     let rest = d.finish().expect("finish decodes known ids");
     assert!(rest.is_none(), "exercise ch01-2: every character was whole, so finish() should return None, it returned {rest:?}");
 }
+// ANCHOR_END: ch01_2_a_character_split_over_tokens_comes_out_whole
 
 #[test]
 fn ch01_2_pieces_join_to_the_decoded_text() {

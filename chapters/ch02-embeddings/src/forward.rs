@@ -6,9 +6,11 @@ use shared::{Error, Float, Result};
 
 impl<F: Float> GptEmbeddings<F> {
     // ANCHOR: forward
+    // ANCHOR: forward_signature
     /// ids: `[batch, seq]`, the first at absolute position `start_pos`
     /// -> `[batch, seq, d_model]` = wte[ids] + wpe[start_pos .. start_pos + seq]
     pub fn forward(&self, ids: ArrayView2<u32>, start_pos: usize) -> Result<Array3<F>> {
+        // ANCHOR_END: forward_signature
         let (batch, seq) = ids.dim();
         let end = start_pos + seq;
         if end > self.context_length() {

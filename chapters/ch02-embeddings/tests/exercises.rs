@@ -48,12 +48,14 @@ fn ch02_1_each_token_gets_its_vector_plus_its_position() {
     check_forward(array![[2u32, 0, 1], [1, 1, 2]], 0);
 }
 
+// ANCHOR: ch02_1_positions_start_at_start_pos
 #[test]
 fn ch02_1_positions_start_at_start_pos() {
     check_forward(array![[1u32]], 2); // one new token after 2 cached ones: position 2
     check_forward(array![[0u32, 2], [2, 1]], 1);
     check_forward(array![[1u32]], 3); // the last position of the table
 }
+// ANCHOR_END: ch02_1_positions_start_at_start_pos
 
 #[test]
 fn ch02_1_beyond_the_context_is_an_error() {
@@ -85,6 +87,7 @@ fn close(got: f64, want: f64, what: &str) {
     assert!((got - want).abs() < 1e-12, "exercise ch02-2: {what} should be {want:.6}, it is {got:.6}");
 }
 
+// ANCHOR: ch02_2_hand_computed_entries
 #[test]
 fn ch02_2_hand_computed_entries() {
     // d_model 4: frequencies w_0 = 1 and w_1 = 10000^(-2/4) = 1/100
@@ -99,6 +102,7 @@ fn ch02_2_hand_computed_entries() {
     close(pe[[1, 2]], 0.01f64.sin(), "position 1, column 2 = sin(1 * 1/100)");
     close(pe[[2, 3]], 0.02f64.cos(), "position 2, column 3 = cos(2 * 1/100)");
 }
+// ANCHOR_END: ch02_2_hand_computed_entries
 
 #[test]
 fn ch02_2_dot_product_depends_only_on_the_distance() {

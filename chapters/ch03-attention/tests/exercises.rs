@@ -34,6 +34,7 @@ fn check_split(x: &Array2<f64>, batch: usize, n_heads: usize, heads: &Array4<f64
     }
 }
 
+// ANCHOR: ch03_1_heads_are_column_blocks_of_each_token_row
 #[test]
 fn ch03_1_heads_are_column_blocks_of_each_token_row() {
     // batch 2, seq 3, 2 heads of width 2
@@ -43,6 +44,7 @@ fn ch03_1_heads_are_column_blocks_of_each_token_row() {
     let x = numbered(2, 3);
     check_split(&x, 1, 3, &split_heads(x.view(), 1, 3));
 }
+// ANCHOR_END: ch03_1_heads_are_column_blocks_of_each_token_row
 
 #[test]
 fn ch03_1_a_column_slice_of_the_fused_qkv_splits_too() {
@@ -58,6 +60,7 @@ fn ch03_1_a_column_slice_of_the_fused_qkv_splits_too() {
     );
 }
 
+// ANCHOR: ch03_2_merge_puts_each_tokens_heads_side_by_side
 #[test]
 fn ch03_2_merge_puts_each_tokens_heads_side_by_side() {
     // batch 2, 3 heads, seq 2, head_dim 2: value = 1000 b + 100 h + 10 s + d
@@ -82,6 +85,7 @@ fn ch03_2_merge_puts_each_tokens_heads_side_by_side() {
         );
     }
 }
+// ANCHOR_END: ch03_2_merge_puts_each_tokens_heads_side_by_side
 
 #[test]
 fn ch03_2_merge_undoes_split() {

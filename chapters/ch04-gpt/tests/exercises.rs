@@ -83,6 +83,7 @@ fn ch04_1_attention_sees_the_normalised_input() {
     }
 }
 
+// ANCHOR: ch04_1_both_residuals_add_up
 #[test]
 fn ch04_1_both_residuals_add_up() {
     let (mut block, _) = block(0.5, false);
@@ -99,6 +100,7 @@ fn ch04_1_both_residuals_add_up() {
          x1 + mlp(ln_2(x1)) where x1 = x + 0.5, but differs by {diff:.2e}"
     );
 }
+// ANCHOR_END: ch04_1_both_residuals_add_up
 
 // ------------------------------------------------------------------- ch04-2: top-k and top-p
 
@@ -107,6 +109,7 @@ fn shown(v: &[f64]) -> String {
     format!("[{}]", items.join(", "))
 }
 
+// ANCHOR: ch04_2_top_k_keeps_the_k_largest
 #[test]
 fn ch04_2_top_k_keeps_the_k_largest() {
     let mut logits = [1.0, 4.0, 2.0, 3.0, 0.0];
@@ -125,6 +128,7 @@ fn ch04_2_top_k_keeps_the_k_largest() {
     keep_top_k(&mut short, 5);
     assert_eq!(short, [0.5, -1.0], "exercise ch04-2: keep_top_k(k = 5) with only 2 logits should keep both, got {}", shown(&short));
 }
+// ANCHOR_END: ch04_2_top_k_keeps_the_k_largest
 
 #[test]
 fn ch04_2_top_p_keeps_the_smallest_set_that_reaches_p() {
@@ -178,6 +182,7 @@ fn options(max_new_tokens: usize, eos_token_id: Option<u32>) -> GenerateOptions 
     GenerateOptions { max_new_tokens, sampling: Sampling::GREEDY, seed: 1, eos_token_id }
 }
 
+// ANCHOR: ch04_3_greedy_generation_follows_the_model
 #[test]
 fn ch04_3_greedy_generation_follows_the_model() {
     let mut model = Counting::default();
@@ -198,6 +203,7 @@ fn ch04_3_greedy_generation_follows_the_model() {
         "exercise ch04-3: each step should give the model the prompt and every token generated so far"
     );
 }
+// ANCHOR_END: ch04_3_greedy_generation_follows_the_model
 
 #[test]
 fn ch04_3_generation_stops_after_the_eos_token() {

@@ -40,6 +40,7 @@ fn preallocated(capacity: usize) -> KvCache<f64> {
     KvCache::new(CacheStorage::Preallocated { capacity })
 }
 
+// ANCHOR: ch08_1_append_writes_at_the_pointer
 #[test]
 fn ch08_1_append_writes_at_the_pointer() {
     let mut cache = preallocated(8);
@@ -62,6 +63,7 @@ fn ch08_1_append_writes_at_the_pointer() {
         assert_eq!(v, expected, "exercise ch08-1: the value of position {p} (head {h}, dim {d}) is not the one appended (k and v swapped?)");
     }
 }
+// ANCHOR_END: ch08_1_append_writes_at_the_pointer
 
 #[test]
 fn ch08_1_the_buffers_are_allocated_once_with_room_for_capacity() {
@@ -109,6 +111,7 @@ fn attention_and_input() -> (MultiHeadAttention<f64>, Array3<f64>) {
     (attn, x) // x: [1, 7, d_model]
 }
 
+// ANCHOR: ch08_2_chunks_attend_like_the_whole_sequence
 #[test]
 fn ch08_2_chunks_attend_like_the_whole_sequence() {
     let (attn, x) = attention_and_input();
@@ -127,6 +130,7 @@ fn ch08_2_chunks_attend_like_the_whole_sequence() {
          chunk attend over every cached key and value, not only its own?"
     );
 }
+// ANCHOR_END: ch08_2_chunks_attend_like_the_whole_sequence
 
 #[test]
 fn ch08_2_the_cache_keeps_the_keys_of_every_token_fed() {
@@ -157,6 +161,7 @@ fn models(seed: u64) -> (Gpt<f64>, KvGpt<f64>) {
 
 const SEQ: [u32; 7] = [5, 17, 42, 3, 60, 8, 29];
 
+// ANCHOR: ch08_3_new_tokens_continue_from_current_pos
 #[test]
 fn ch08_3_current_pos_is_the_length_of_the_caches() {
     let (_, mut cached) = models(84);
@@ -205,6 +210,7 @@ fn ch08_3_new_tokens_get_the_positions_after_the_cached_ones() {
     let diff = max_abs_diff(&last, &expected);
     assert!(diff <= F64_REORDERED, "exercise ch08-3: forward_last of an 8th token should give the uncached logits of position 7, differs by {diff:.1e}");
 }
+// ANCHOR_END: ch08_3_new_tokens_continue_from_current_pos
 
 #[test]
 fn ch08_3_reset_empties_every_cache_so_positions_start_at_0() {
@@ -241,6 +247,7 @@ fn ch08_3_no_stale_position_after_an_uncached_generation() {
 
 // ------------------------------------------------------- ch08-4: feed only the tokens not cached
 
+// ANCHOR: ch08_4_only_the_new_tokens_are_fed
 #[test]
 fn ch08_4_only_the_new_tokens_are_fed() {
     let (mut uncached, mut cached) = models(86);
@@ -259,6 +266,7 @@ fn ch08_4_only_the_new_tokens_are_fed() {
     let diff = max_abs_diff(&logits, &uncached.next_logits(&SEQ[..6]).unwrap());
     assert!(diff <= F64_REORDERED, "exercise ch08-4: the logits of the next step should equal chapter 4's uncached ones, differ by {diff:.1e}");
 }
+// ANCHOR_END: ch08_4_only_the_new_tokens_are_fed
 
 #[test]
 fn ch08_4_a_prompt_in_chunks_gives_the_same_logits() {

@@ -27,8 +27,8 @@ pub struct TestRun {
     /// Every test that reported a result, in the order printed.
     pub results: Vec<(String, Outcome)>,
     pub failures: BTreeMap<String, Failure>,
-    /// The compiler's error lines (with their `-->` locations) when the build failed.
-    pub compile_errors: Vec<String>,
+    /// The compiler's error diagnostics, each as its lines, when the build failed.
+    pub compile_errors: Vec<Vec<String>>,
 }
 
 impl TestRun {
@@ -120,20 +120,28 @@ fn failure(section: &[&str]) -> Failure {
     Failure { message, location }
 }
 
-/// The `error...` lines of a failed build, each with the `-->` location that follows it.
-pub fn compile_errors(stderr: &str) -> Vec<String> {
-    let lines: Vec<&str> = stderr.lines().collect();
-    let mut out = vec![];
-    for (i, line) in lines.iter().enumerate() {
+/// The compiler's error diagnostics of a failed build, each whole: the `error...` line, its
+/// `-->` location, the source lines with the compiler's marks and its notes, up to the blank
+/// line rustc ends a diagnostic with. Warnings and cargo's summary lines are left out.
+pub fn compile_errors(stderr: &str) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = vec![];
+    let mut current: Option<Vec<String>> = None;
+    for line in stderr.lines() {
+        if let Some(block) = current.as_mut() {
+            if line.trim().is_empty() {
+                out.extend(current.take());
+            } else {
+                block.push(line.replace("/src/../", "/"));
+            }
+            continue;
+        }
         let is_error = line.starts_with("error[") || line.starts_with("error:");
         let is_summary = line.starts_with("error: could not compile") || line.starts_with("error: test failed");
         if is_error && !is_summary {
-            out.push(line.to_string());
-            if let Some(loc) = lines.get(i + 1).filter(|l| l.trim_start().starts_with("--> ")) {
-                out.push(format!("  {}", loc.trim().replace("/src/../", "/")));
-            }
+            current = Some(vec![line.to_string()]);
         }
     }
+    out.extend(current);
     out
 }
 
@@ -181,12 +189,38 @@ test result: FAILED. 1 passed; 1 failed; 1 ignored; 0 measured; 0 filtered out; 
     }
 
     #[test]
-    fn a_build_that_failed_ran_nothing() {
+    fn a_build_that_failed_ran_nothing_and_its_errors_are_kept_whole() {
         let run = parse_libtest("");
         assert!(!run.ran && run.results.is_empty());
-        let errors = compile_errors(
-            "   Compiling x\nerror[E0308]: mismatched types\n  --> src/a.rs:3:5\n   |\nerror: could not compile `x`\n",
-        );
-        assert_eq!(errors, vec!["error[E0308]: mismatched types".to_string(), "  --> src/a.rs:3:5".to_string()]);
+        let stderr = "   Compiling ch08-kv-cache v0.1.0
+warning: unused variable: `v`
+  --> chapters/ch08-kv-cache/src/../exercises/ch08_1_append.rs:14:50
+   |
+14 |     pub(super) fn write_at_pointer(&mut self, k: ArrayView4<F>, v: ArrayView4<F>, capacity: usize) -> Result<()> {
+   |                                                  ^ help: if this is intentional, prefix it with an underscore: `_v`
+
+error[E0308]: mismatched types
+  --> chapters/ch08-kv-cache/src/../exercises/ch08_1_append.rs:16:9
+   |
+14 |     pub(super) fn write_at_pointer(&mut self, k: ArrayView4<F>, v: ArrayView4<F>, capacity: usize) -> Result<()> {
+   |                                                                                                       ---------- expected `Result<(), shared::Error>` because of return type
+15 |         let end = self.len + k.dim().2;
+16 |         end
+   |         ^^^ expected `Result<(), Error>`, found `usize`
+   |
+   = note: expected enum `Result<(), shared::Error>`
+              found type `usize`
+
+For more information about this error, try `rustc --explain E0308`.
+error: could not compile `ch08-kv-cache` (lib) due to 1 previous error
+";
+        let errors = compile_errors(stderr);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let e = &errors[0];
+        assert_eq!(e[0], "error[E0308]: mismatched types");
+        assert_eq!(e[1], "  --> chapters/ch08-kv-cache/exercises/ch08_1_append.rs:16:9");
+        assert!(e.iter().any(|l| l.contains("expected `Result<(), Error>`, found `usize`")), "the compiler's message is kept: {e:?}");
+        assert!(e.last().unwrap().contains("found type `usize`"));
+        assert!(!e.iter().any(|l| l.contains("unused variable") || l.contains("could not compile")));
     }
 }

@@ -22,8 +22,34 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot write {path}: {reason}")]
+    Write { path: PathBuf, reason: String },
+    #[error("{path}: {reason}; the runner changes nothing in it: set \"{key}\" yourself (the book's page \"Exercises: how they work\" shows how)")]
+    Settings { path: PathBuf, reason: String, key: &'static str },
+    /// A command line that asks for something impossible (exit code 2).
+    #[error("{0}")]
+    Usage(String),
     #[error("`{command}` ran no test: does test_filter `{filter}` in {info} match the names in tests/exercises.rs?")]
     NoTests { command: String, filter: String, info: PathBuf },
+}
+
+impl Error {
+    /// A file the runner writes (with `shared::write_atomic`) could not be written.
+    pub fn write(path: &std::path::Path, e: shared::Error) -> Error {
+        let reason = match e {
+            shared::Error::Io { source, .. } => source.to_string(),
+            other => other.to_string(),
+        };
+        Error::Write { path: path.to_path_buf(), reason }
+    }
+
+    /// 2 for a usage error (an unknown id, an impossible option), 1 for everything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Unknown { .. } | Error::Usage(_) => 2,
+            _ => 1,
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -19,13 +19,21 @@ pub struct Exercise {
     /// The cargo feature that swaps the stub in, and the libtest filter of its tests.
     pub feature: String,
     pub test_filter: String,
-    pub hint: String,
+    /// Graduated hints: a nudge first, then the approach, then (at most) a pointer to the
+    /// pieces; never the solution, which is `reference`.
+    pub hints: Vec<String>,
 }
 
 impl Exercise {
     /// `ch08` of `ch08-2`.
     pub fn chapter(&self) -> &str {
         self.id.split('-').next().unwrap_or(&self.id)
+    }
+
+    /// The feature as the workspace root names it (`ch08-kv-cache/ex-ch08-1`): what
+    /// `cargo check --workspace --features ...` and rust-analyzer's `cargo.features` take.
+    pub fn workspace_feature(&self) -> String {
+        format!("{}/{}", self.crate_name, self.feature)
     }
 }
 
@@ -39,7 +47,7 @@ struct Entry {
     reference: PathBuf,
     feature: String,
     test_filter: String,
-    hint: String,
+    hints: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,6 +126,9 @@ fn read_chapter(root: &Path, dir: &Path, info: &Path) -> Result<Vec<Exercise>> {
         if e.test_filter.trim().is_empty() {
             return Err(bad(format!("exercise {}: test_filter is empty (it would run every test)", e.id)));
         }
+        if e.hints.len() < 2 || e.hints.iter().any(|h| h.trim().is_empty()) {
+            return Err(bad(format!("exercise {}: `hints` needs at least two non-empty hints, a nudge first, then the approach", e.id)));
+        }
         out.push(Exercise {
             id: e.id,
             title: e.title,
@@ -127,7 +138,7 @@ fn read_chapter(root: &Path, dir: &Path, info: &Path) -> Result<Vec<Exercise>> {
             reference: rel(&dir.join(&e.reference)),
             feature: e.feature,
             test_filter: e.test_filter,
-            hint: e.hint.trim_end().to_string(),
+            hints: e.hints.iter().map(|h| h.trim().to_string()).collect(),
         });
     }
     Ok(out)
@@ -193,5 +204,28 @@ mod tests {
         assert!(!is_exercise_id("ch08") && !is_exercise_id("ch8-") && !is_exercise_id("08-2") && !is_exercise_id("chx-1"));
         assert!(is_chapter("ch04") && !is_chapter("ch") && !is_chapter("ch04-1"));
         assert!(sort_key("ch08-2") < sort_key("ch08-10") && sort_key("ch04-3") < sort_key("ch08-1"));
+    }
+
+    /// The chapters' own info.toml files: every exercise has a nudge and an approach, and no
+    /// hint holds a line of code of the reference solution (a hint is never the answer).
+    #[test]
+    fn the_chapters_hints_are_graduated_and_never_the_solution() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let exercises = discover(&root).unwrap();
+        assert!(exercises.len() >= 13, "found {} exercises", exercises.len());
+        for e in &exercises {
+            assert!(e.hints.len() >= 2, "{}: {} hints", e.id, e.hints.len());
+            assert_eq!(e.workspace_feature(), format!("{}/ex-{}", e.crate_name, e.id));
+            let reference = std::fs::read_to_string(root.join(&e.reference)).unwrap();
+            let code_lines = reference.lines().map(|l| l.split(" // ").next().unwrap_or(l).trim()).filter(|l| {
+                l.len() >= 24 && !l.starts_with("//") && !l.starts_with("pub") && !l.starts_with("fn ") && !l.starts_with("impl")
+            });
+            for line in code_lines {
+                let line = line.trim_end_matches([';', '{', ',']);
+                for (k, hint) in e.hints.iter().enumerate() {
+                    assert!(!hint.contains(line), "{} hint {}: holds the reference's line `{line}`", e.id, k + 1);
+                }
+            }
+        }
     }
 }

@@ -6,7 +6,9 @@
 //! committed stub compiles and fails its tests while the reference code passes them.
 
 mod cargo_test;
+mod editor;
 mod error;
+mod hint_levels;
 mod info;
 
 use cargo_test::{Failure, Outcome, TestRun};
@@ -29,8 +31,10 @@ so `check` runs the exercise's tests (tests/exercises.rs) against your code. A p
 
 Typical session:
   cargo run -p exercises -- list            what there is, and which stubs you have edited
+  cargo run -p exercises -- start ch08-1    turn the stub on for your editor's rust-analyzer
   cargo run -p exercises -- check ch08-1    test one exercise (or `check ch08`, or `check`)
-  cargo run -p exercises -- hint ch08-1     stuck? a hint
+  cargo run -p exercises -- hint ch08-1     stuck? a nudge; again: the approach, and so on
+  cargo run -p exercises -- stop            the editor back to the reference code
 
 Restore a stub: git checkout -- <stub file>
 
@@ -48,10 +52,20 @@ struct Cli {
 enum Command {
     /// Every exercise: id, status (todo: the stub still has its todo!(); edited), title, stub file.
     List,
-    /// Show the hint of one exercise, e.g. `hint ch08-2`.
+    /// Turn one exercise's stub on for rust-analyzer (writes .vscode/settings.json), e.g. `start ch08-1`.
+    Start {
+        /// The exercise id, e.g. ch08-1.
+        id: String,
+    },
+    /// Turn the exercise's stub off for rust-analyzer again: the editor sees the reference code.
+    Stop,
+    /// The next hint of an exercise: a nudge first, then the approach, e.g. `hint ch08-2`.
     Hint {
         /// The exercise id, e.g. ch08-2.
         id: String,
+        /// Show this hint (1 = the nudge) instead of the next one.
+        #[arg(long)]
+        level: Option<usize>,
     },
     /// Test your stubs: one exercise (`check ch08-2`), a chapter (`check ch08`) or all (`check`).
     Check {
@@ -70,8 +84,10 @@ fn main() -> ExitCode {
     let outcome = info::workspace_root().and_then(|root| {
         let exercises = info::discover(&root)?;
         match cli.command {
-            Command::List => list(&exercises),
-            Command::Hint { id } => hint(&exercises, &id),
+            Command::List => list(&root, &exercises),
+            Command::Start { id } => start(&root, &exercises, &id),
+            Command::Stop => stop(&root, &exercises),
+            Command::Hint { id, level } => hint(&root, &exercises, &id, level),
             Command::Check { target } => check(&root, &select(&exercises, target.as_deref())?),
             Command::DevCheck { target } => dev_check(&root, &select(&exercises, target.as_deref())?),
         }
@@ -81,7 +97,7 @@ fn main() -> ExitCode {
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_code())
         }
     }
 }
@@ -106,7 +122,7 @@ fn unknown(exercises: &[Exercise], given: &str) -> Error {
 
 // ---------------------------------------------------------------------------------- list, hint
 
-fn list(exercises: &[Exercise]) -> Result<bool> {
+fn list(root: &Path, exercises: &[Exercise]) -> Result<bool> {
     let rows: Vec<Vec<String>> = exercises
         .iter()
         .map(|e| {
@@ -117,7 +133,70 @@ fn list(exercises: &[Exercise]) -> Result<bool> {
     print_table(&["id", "status", "title", "stub (the file to edit)"], &rows);
     println!();
     println!("status: todo = the stub still has its todo!(); edited = it does not (`check` gives the verdict).");
-    println!("next: `cargo run -p exercises -- check <id>`, `cargo run -p exercises -- hint <id>`.");
+    match started(root, exercises)?.as_slice() {
+        [] => println!("editor: no exercise started (`cargo run -p exercises -- start <id>` turns a stub on for rust-analyzer)."),
+        ids => println!("editor: {} on for rust-analyzer ({}).", ids.join(", "), editor::SETTINGS),
+    }
+    println!("next: `cargo run -p exercises -- start <id>`, then `check <id>`; `hint <id>` when stuck.");
+    Ok(true)
+}
+
+/// The exercises whose feature is on in the editor settings.
+fn started(root: &Path, exercises: &[Exercise]) -> Result<Vec<String>> {
+    let on = editor::current(root)?;
+    Ok(exercises.iter().filter(|e| on.contains(&e.workspace_feature())).map(|e| e.id.clone()).collect())
+}
+
+fn find<'a>(exercises: &'a [Exercise], id: &str) -> Result<&'a Exercise> {
+    exercises.iter().find(|e| e.id == id).ok_or_else(|| unknown(exercises, id))
+}
+
+// --------------------------------------------------------------------------------- start, stop
+
+fn start(root: &Path, exercises: &[Exercise], id: &str) -> Result<bool> {
+    let e = find(exercises, id)?;
+    let feature = e.workspace_feature();
+    let change = editor::set(root, Some(&feature))?;
+    let replaced: Vec<String> = change
+        .before
+        .iter()
+        .filter(|f| **f != feature)
+        .map(|f| exercises.iter().find(|x| x.workspace_feature() == *f).map_or(f.clone(), |x| x.id.clone()))
+        .collect();
+    println!("{} {}: started.", e.id, e.title);
+    if change.written {
+        println!("  wrote {}: \"{}\": {:?}", editor::SETTINGS, editor::KEY, change.after);
+    } else {
+        println!("  {} already has \"{}\": {:?}", editor::SETTINGS, editor::KEY, change.after);
+    }
+    if !replaced.is_empty() {
+        println!("  (this replaces {}: one exercise at a time is on)", replaced.join(", "));
+    }
+    println!("  rust-analyzer now builds {} with the feature {}, so your stub is part of the crate:", e.crate_name, e.feature);
+    println!("  types, completion, go-to-definition and errors as you type.");
+    println!();
+    println!("next:");
+    println!("  1. open {} in your editor.", e.stub.display());
+    println!("     VS Code reloads rust-analyzer when this setting changes (if the stub still gets no");
+    println!("     help, run the command \"rust-analyzer: Restart server\"). Other editors: give");
+    println!("     rust-analyzer cargo.features = [\"{feature}\"] (the book's page \"Exercises: how");
+    println!("     they work\" shows how).");
+    println!("  2. write the code where the TODO says, then: cargo run -p exercises -- check {}", e.id);
+    println!("  3. stuck? cargo run -p exercises -- hint {}   (a nudge first; run it again for more)", e.id);
+    println!("  when done: cargo run -p exercises -- stop   (or `start` the next exercise)");
+    Ok(true)
+}
+
+fn stop(root: &Path, exercises: &[Exercise]) -> Result<bool> {
+    let was = started(root, exercises)?;
+    let change = editor::set(root, None)?;
+    if !change.written {
+        println!("no exercise was started: {} has no exercise feature, nothing changed.", editor::SETTINGS);
+        return Ok(true);
+    }
+    let what = if was.is_empty() { change.before.join(", ") } else { was.join(", ") };
+    println!("stopped {what}: removed it from \"{}\" in {}.", editor::KEY, editor::SETTINGS);
+    println!("rust-analyzer sees the reference code again; your stub files are untouched.");
     Ok(true)
 }
 
@@ -125,14 +204,33 @@ fn stub_has_todo(stub: &Path) -> bool {
     std::fs::read_to_string(stub).map_or(false, |text| text.contains("todo!("))
 }
 
-fn hint(exercises: &[Exercise], id: &str) -> Result<bool> {
-    let e = exercises.iter().find(|e| e.id == id).ok_or_else(|| unknown(exercises, id))?;
-    println!("{} {}: hint", e.id, e.title);
+fn hint(root: &Path, exercises: &[Exercise], id: &str, asked: Option<usize>) -> Result<bool> {
+    let e = find(exercises, id)?;
+    let n = e.hints.len();
+    let shown = hint_levels::read(root)?.get(id).copied();
+    let level = hint_levels::next(shown, asked, n).map_err(|msg| Error::Usage(format!("{id} has {n} hints: {msg}")))?;
+    println!("{} {}: hint {level} of {n} ({})", e.id, e.title, hint_kind(level));
     println!();
-    println!("{}", e.hint);
+    for line in e.hints[level - 1].lines() {
+        println!("  {line}");
+    }
     println!();
-    println!("stub: {}   solution: {} (and the book's listing)", e.stub.display(), e.reference.display());
+    if level < n {
+        println!("more: run the same command again for hint {} of {n} ({}); `--level N` shows any one.", level + 1, hint_kind(level + 1));
+    } else {
+        println!("that was the last hint. The reference solution is {},", e.reference.display());
+        println!("also in the book's appendix \"Reference solutions\": compare once yours passes `check {}`.", e.id);
+    }
+    hint_levels::record(root, id, level)?;
     Ok(true)
+}
+
+fn hint_kind(level: usize) -> &'static str {
+    match level {
+        1 => "a nudge",
+        2 => "the approach",
+        _ => "the pieces",
+    }
 }
 
 // --------------------------------------------------------------------------------------- check
@@ -146,10 +244,7 @@ fn check(root: &Path, exercises: &[Exercise]) -> Result<bool> {
         let tests: Vec<&(String, Outcome)> = run.matching(&e.test_filter).collect();
         if !run.ran {
             println!("FAIL: the chapter does not compile with this stub");
-            for line in run.compile_errors.iter().take(12) {
-                println!("    {line}");
-            }
-            println!("    (all of it: {command})");
+            print_compile_errors(&run.compile_errors, &command);
         } else if tests.is_empty() {
             return Err(no_tests(e, command));
         } else if tests.iter().all(|(_, o)| *o != Outcome::Failed) {
@@ -194,6 +289,29 @@ fn print_failures(failed: &[&str], run: &TestRun) {
         if let Some(loc) = &failure.location {
             println!("      at {loc}");
         }
+    }
+}
+
+/// The compiler's diagnostics, each whole (its message, the marked source lines, its notes);
+/// the first few, then how many more and the command that shows them all.
+fn print_compile_errors(errors: &[Vec<String>], command: &str) {
+    const SHOWN: usize = 3;
+    const LINES: usize = 30;
+    if errors.is_empty() {
+        println!("    (the compiler's message was not captured; run: {command})");
+        return;
+    }
+    for error in errors.iter().take(SHOWN) {
+        for line in error.iter().take(LINES) {
+            println!("    {line}");
+        }
+        if error.len() > LINES {
+            println!("    ... ({} more lines)", error.len() - LINES);
+        }
+        println!();
+    }
+    if errors.len() > SHOWN {
+        println!("    ({} more errors; all of them: {command})", errors.len() - SHOWN);
     }
 }
 
@@ -247,7 +365,7 @@ fn dev_check(root: &Path, exercises: &[Exercise]) -> Result<bool> {
 /// "stub compiles" and "fails on stub" cells: every test of the exercise must fail on the stub.
 fn stub_verdict(e: &Exercise, run: &TestRun, command: &str, problems: &mut Vec<String>) -> (String, String) {
     if !run.ran {
-        let first = run.compile_errors.first().cloned().unwrap_or_else(|| "no error line captured".into());
+        let first = run.compile_errors.first().map(|e| e.iter().take(2).map(|l| l.trim()).collect::<Vec<_>>().join(" ")).unwrap_or_else(|| "no error line captured".into());
         problems.push(format!("{}: the stub does not compile ({command}): {first}", e.id));
         return ("NO".into(), "-".into());
     }

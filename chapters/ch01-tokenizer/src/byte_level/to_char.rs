@@ -3,8 +3,10 @@
 use super::is_printable;
 
 // ANCHOR: byte_to_char
+// ANCHOR: byte_to_char_signature
 /// The character that stands for byte `b` in a byte-level vocabulary.
 pub fn byte_to_char(b: u8) -> char {
+    // ANCHOR_END: byte_to_char_signature
     if is_printable(b) {
         return char::from(b);
     }

@@ -5,8 +5,10 @@ use crate::error::Result;
 
 impl StreamDecoder<'_> {
     // ANCHOR: push
+    // ANCHOR: push_signature
     /// Add one id; returns the text it completes, if any.
     pub fn push(&mut self, id: u32) -> Result<Option<String>> {
+        // ANCHOR_END: push_signature
         self.pending.push(id);
         let text = match self.tokenizer.decode(&self.pending) {
             Ok(text) => text,

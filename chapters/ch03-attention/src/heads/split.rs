@@ -4,9 +4,11 @@ use ndarray::{Array4, ArrayView2};
 use shared::Float;
 
 // ANCHOR: split_heads
+// ANCHOR: split_heads_signature
 /// x: `[batch * seq, n_heads * head_dim]` (rows in batch-major order)
 /// -> `[batch, n_heads, seq, head_dim]`
 pub fn split_heads<F: Float>(x: ArrayView2<F>, batch: usize, n_heads: usize) -> Array4<F> {
+    // ANCHOR_END: split_heads_signature
     let (rows, width) = x.dim();
     let (seq, head_dim) = (rows / batch, width / n_heads);
     let x = x

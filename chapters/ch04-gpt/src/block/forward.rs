@@ -7,8 +7,10 @@ use shared::{Float, Result};
 
 impl<F: Float, A: Attention<F>> Block<F, A> {
     // ANCHOR: forward
+    // ANCHOR: forward_signature
     /// x: `[batch, seq, d_model]` -> `[batch, seq, d_model]`
     pub fn forward(&mut self, x: Array3<F>, use_cache: bool) -> Result<Array3<F>> {
+        // ANCHOR_END: forward_signature
         let (batch, seq, d_model) = x.dim();
         let mut x = x.into_shape_with_order((batch * seq, d_model)).expect("contiguous"); // [n, d]
 

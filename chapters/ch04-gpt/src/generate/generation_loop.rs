@@ -6,6 +6,7 @@ use shared::{init, Error, Float, Result};
 use std::time::{Duration, Instant};
 
 // ANCHOR: generate
+// ANCHOR: generate_signature
 /// Generate up to `max_new_tokens` after `prompt`, calling `on_token` with each new id as soon
 /// as it exists (to stream text). Errors, before any work, on an empty prompt, on invalid
 /// sampling parameters, and when prompt + new tokens would not fit the context.
@@ -15,6 +16,7 @@ pub fn generate<F: Float, M: NextToken<F>>(
     options: &GenerateOptions,
     mut on_token: impl FnMut(u32) -> Result<()>,
 ) -> Result<Generation> {
+    // ANCHOR_END: generate_signature
     options.sampling.validate()?;
     if prompt.is_empty() {
         return Err(Error::EmptyPrompt);

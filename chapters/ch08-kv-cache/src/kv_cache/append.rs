@@ -6,11 +6,13 @@ use shared::{Error, Float, Result};
 
 impl<F: Float> KvCache<F> {
     // ANCHOR: write_at_pointer
+    // ANCHOR: write_at_pointer_signature
     /// Write the `t` new positions of k and v (`[batch, n_kv_heads, t, head_dim]`) at positions
     /// `len..len + t` of buffers with room for `capacity` positions, allocated on the first
     /// call. Refuses, before writing anything, to run past `capacity`. Leaves `len` to
     /// [`append`](KvCache::append), which moves it once the write succeeded.
     pub(super) fn write_at_pointer(&mut self, k: ArrayView4<F>, v: ArrayView4<F>, capacity: usize) -> Result<()> {
+        // ANCHOR_END: write_at_pointer_signature
         let (batch, n_kv_heads, t, head_dim) = k.dim();
         let end = self.len + t;
         if end > capacity {

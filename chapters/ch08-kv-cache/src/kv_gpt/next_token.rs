@@ -7,9 +7,11 @@ use ndarray::{Array1, ArrayView2, Axis};
 use shared::{Error, Float, Result};
 
 // ANCHOR: next_token
+// ANCHOR: next_token_signature
 /// Cached decoding: feed only the tokens the caches have not seen.
 impl<F: Float> NextToken<F> for KvGpt<F> {
     fn next_logits(&mut self, tokens: &[u32]) -> Result<Array1<F>> {
+        // ANCHOR_END: next_token_signature
         let cached = self.current_pos()?;
         if tokens.len() <= cached {
             return Err(Error::InvalidArgument(format!(

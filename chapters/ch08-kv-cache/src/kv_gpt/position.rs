@@ -8,12 +8,14 @@ use shared::{Error, Float, Result};
 
 impl<F: Float> KvGpt<F> {
     // ANCHOR: current_pos
+    // ANCHOR: current_pos_signature
     /// How many positions the caches hold, which is the position of the next token fed.
     ///
     /// Every cached forward appends the same tokens to every layer, and a chunk that does not
     /// fit is refused before any layer is touched, so all layers hold the same length. Should
     /// they ever disagree, this is an error (naming the layer), never a guess.
     pub fn current_pos(&self) -> Result<usize> {
+        // ANCHOR_END: current_pos_signature
         let mut lens = self.caches().map(KvCache::len); // one per layer
         let first = lens.next().unwrap_or(0);
         match lens.enumerate().find(|&(_, len)| len != first) {
@@ -28,6 +30,7 @@ impl<F: Float> KvGpt<F> {
     // ANCHOR_END: current_pos
 
     // ANCHOR: forward
+    // ANCHOR: forward_signature
     /// ids: `[batch, t]` -> logits `[batch, t, vocab_size]`.
     ///
     /// With `use_cache`, `ids` are the next `t` tokens after the `current_pos()` already cached:
@@ -35,6 +38,7 @@ impl<F: Float> KvGpt<F> {
     /// every layer's cache (which moves `current_pos()`). Without it, `ids` is a whole sequence
     /// from position 0 and the caches are neither read nor written.
     pub fn forward(&mut self, ids: ArrayView2<u32>, use_cache: bool) -> Result<Array3<F>> {
+        // ANCHOR_END: forward_signature
         if !use_cache {
             return self.model.forward(ids, 0, false);
         }
@@ -55,8 +59,10 @@ impl<F: Float> KvGpt<F> {
     }
 
     // ANCHOR: reset
+    // ANCHOR: reset_signature
     /// Empty every layer's cache: the next token fed is at position 0 again.
     pub fn reset_kv_cache(&mut self) {
+        // ANCHOR_END: reset_signature
         self.model.reset_kv_cache(); // chapter 4: every layer's `reset_cache`
     }
     // ANCHOR_END: reset
