@@ -13,7 +13,8 @@ mod append;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheStorage {
     /// Concatenate old and new along the sequence axis at every step (what `torch.cat` does in
-    /// the seeds): simple, but every step copies the whole cache, O(n) bytes per token.
+    /// the tutorials on the book's Sources page): simple, but every step copies the whole
+    /// cache, O(n) bytes per token.
     Concat,
     /// Allocate room for `capacity` tokens once and write new entries at the write pointer:
     /// O(1) bytes copied per token (just the new keys and values).

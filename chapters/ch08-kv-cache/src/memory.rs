@@ -1,4 +1,5 @@
-//! How much memory a KV cache needs (seeds 000 and 003).
+//! How much memory a KV cache needs (the size tables of the notebooks *Day 32: KV Caching
+//! Implementation - Part 1* and *KV caching*: see the book's Sources page).
 //!
 //! Every layer keeps a key and a value vector per KV head, per position, per sequence:
 //!
@@ -176,8 +177,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pythia_70m_at_2048_tokens_in_fp32_is_seed_003s_figure() {
-        // 2 x 6 layers x 1 x 8 heads x 2048 x 64 x 4 bytes (seed 003's table)
+    fn pythia_70m_at_2048_tokens_in_fp32_is_the_published_figure() {
+        // 2 x 6 layers x 1 x 8 heads x 2048 x 64 x 4 bytes (the table of the notebook *KV caching*)
         assert_eq!(PYTHIA[0].bytes(2048, Dtype::F32), 50_331_648);
     }
 
