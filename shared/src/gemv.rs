@@ -100,10 +100,32 @@ pub fn dot_kernel<F: Float>() -> fn(&[F], &[F]) -> F {
     }
 }
 
+/// The name of the f32 dot product [`dot_kernel`] runs on this CPU (`"avx2"` or `"portable"`),
+/// for reports such as the bench tool's `kernels`.
+pub fn f32_dot_kernel_name() -> &'static str {
+    if has_avx2() {
+        "avx2"
+    } else {
+        "portable"
+    }
+}
+
+/// Does this CPU run AVX2 (x86_64, checked at run time)?
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// AVX2's f32 dot product if this CPU has it (x86_64, checked at run time), else [`dot`].
 fn f32_dot_for_this_cpu() -> fn(&[f32], &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+    if has_avx2() {
         return |a, b| {
             // SAFETY: the CPU supports AVX2, checked when this closure was chosen.
             unsafe { dot_f32_avx2(a, b) }

@@ -47,18 +47,7 @@ impl std::fmt::Display for Kernels {
 /// The kernels `shared` picks on this CPU. The rule mirrors `shared::gemv::f32_dot_kernel`:
 /// AVX2 when the CPU has it (x86-64, checked at run time), else the portable loop.
 pub fn kernels() -> Kernels {
-    Kernels { gemv_dot_f32: if has_avx2() { "avx2" } else { "portable" }, sgemm: "matrixmultiply" }
-}
-
-fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    Kernels { gemv_dot_f32: shared::gemv::f32_dot_kernel_name(), sgemm: "matrixmultiply" }
 }
 
 #[cfg(test)]
