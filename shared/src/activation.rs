@@ -41,4 +41,25 @@ mod tests {
         assert!((x[3] - 10.0).abs() < 1e-12);
         assert!(x[4].abs() < 1e-12);
     }
+
+    #[test]
+    fn the_parallel_branch_equals_the_tanh_form_on_1_2_and_8_threads() {
+        // GELU_MIN_LEN + 3 elements take the parallel branch; 5 take the serial one. Each
+        // element must equal 0.5 x (1 + tanh(u)), the textbook form, whatever the thread count.
+        for n_threads in [1, 2, 8] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(n_threads).build().unwrap();
+            pool.install(|| {
+                for len in [5, GELU_MIN_LEN + 3] {
+                    let xs = ndarray::Array1::from_shape_fn(len, |i| (i as f64 * 0.37).sin() * 6.0);
+                    let mut got = xs.clone();
+                    gelu(&mut got);
+                    let k = (2.0 / std::f64::consts::PI).sqrt();
+                    for (&x, &g) in xs.iter().zip(&got) {
+                        let want = 0.5 * x * (1.0 + (k * (x + 0.044715 * x * x * x)).tanh());
+                        assert!((g - want).abs() < 1e-13, "len {len}, {n_threads} threads: gelu({x}) = {g}, want {want}");
+                    }
+                }
+            });
+        }
+    }
 }
