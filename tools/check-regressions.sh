@@ -39,7 +39,7 @@ bug "mask not offset by the cached length" mask_is_offset_by_the_cached_length \
 bug "positions not taken from the caches" positions_advance_with_every_token \
   chapters/ch08-kv-cache/src/kv_gpt/position.rs 's/let start = self\.current_pos\(\)\?;/let start = 0;/g'
 bug "caches not reset between prompts" reset_clears_every_layer_and_the_position \
-  chapters/ch08-kv-cache/src/kv_gpt/position.rs 's/(pub fn reset_kv_cache\(&mut self\) \{\n)\s*self\.model\.reset_kv_cache\(\);/$1/'
+  chapters/ch08-kv-cache/src/kv_gpt/position.rs 's/(pub fn reset_kv_cache\(&mut self\) \{\n(?:\s*\/\/[^\n]*\n)?)\s*self\.model\.reset_kv_cache\(\);/$1/'
 bug "a cached generation does not start clean" generate_starts_clean_for_every_prompt \
   chapters/ch08-kv-cache/src/kv_gpt/next_token.rs 's/(fn start\(&mut self\) -> Result<\(\)> \{\n)\s*self\.reset_kv_cache\(\);/$1/'
 bug "an uncached generation leaves stale state" generate_without_cache_then_forward_with_cache_gives_the_uncached_logits \
