@@ -1,0 +1,27 @@
+//! # Chapter 6: Llama, Qwen and GPT-NeoX
+//!
+//! Chapter 4's GPT-2 is the template of nearly every decoder since. Llama, Qwen and GPT-NeoX
+//! (Pythia) keep its shape (embeddings, a stack of attention + MLP blocks with residuals, a
+//! final norm, an LM head) and change four parts:
+//!
+//! 1. **RMSNorm instead of LayerNorm** ([`RmsNorm`]): divide by the root mean square, no mean
+//!    to subtract, no bias. Qwen3 also applies it to each head's queries and keys.
+//! 2. **RoPE instead of learned positions** ([`Rope`]): no position table is added at the
+//!    bottom; every layer rotates its queries and keys by an angle proportional to the
+//!    position, so scores see relative distances. GPT-NeoX rotates only part of each head;
+//!    Llama 3 rescales the low frequencies to reach long contexts.
+//! 3. **SwiGLU instead of the GELU MLP** ([`SwiGlu`]): a SiLU gate multiplies a second
+//!    projection. (GPT-NeoX keeps a GELU MLP.)
+//! 4. **Grouped-query attention** from chapter 3: several query heads share one key/value head,
+//!    which is what shrinks the KV cache of chapter 8.
+//!
+//! This crate holds the three new layers, each tested on its own. The model, its loader for
+//! Hugging Face folders and the binary come next.
+
+pub mod rms_norm;
+pub mod rope;
+pub mod swiglu;
+
+pub use rms_norm::RmsNorm;
+pub use rope::{inverse_frequencies, llama3_scaling, Llama3Scaling, Rope, RopeConfig};
+pub use swiglu::{silu, SwiGlu};
