@@ -65,10 +65,15 @@ mod tests {
         norm.weight = array![1.0, 2.0];
         let y = norm.forward(array![[3.0, 4.0]].view()).unwrap();
         assert!((y[[0, 0]] - 0.848_528_137_423_857).abs() < 1e-12, "{y}");
-        assert!((y[[0, 1]] - 2.0 * 1.131_370_849_898_476).abs() < 1e-12, "{y}");
+        assert!(
+            (y[[0, 1]] - 2.0 * 1.131_370_849_898_476).abs() < 1e-12,
+            "{y}"
+        );
 
         // eps enters under the square root: [1, 1] with eps 1 -> 1 / sqrt(2)
-        let y = RmsNorm::<f64>::new(2, 1.0).forward(array![[1.0, 1.0]].view()).unwrap();
+        let y = RmsNorm::<f64>::new(2, 1.0)
+            .forward(array![[1.0, 1.0]].view())
+            .unwrap();
         assert!((y[[0, 0]] - std::f64::consts::FRAC_1_SQRT_2).abs() < 1e-15);
     }
 
@@ -105,7 +110,10 @@ mod tests {
         // and on input that is not centred they differ: the test can fail
         let ln_raw = ln.forward(raw.view());
         let rms_raw = rms.forward(raw.view()).unwrap();
-        assert!(ln_raw.iter().zip(&rms_raw).any(|(a, b)| (a - b).abs() > 1e-3));
+        assert!(ln_raw
+            .iter()
+            .zip(&rms_raw)
+            .any(|(a, b)| (a - b).abs() > 1e-3));
     }
 
     #[test]

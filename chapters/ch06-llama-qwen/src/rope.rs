@@ -34,8 +34,8 @@ pub struct Llama3Scaling {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RopeConfig {
     pub head_dim: usize,
-    pub theta: f64,                  // `rope_theta`: 10000 (GPT-NeoX, Llama 2), 500000 (Llama 3)
-    pub partial_rotary_factor: f64,  // 1.0, or GPT-NeoX's `rotary_pct` (0.25 for Pythia)
+    pub theta: f64, // `rope_theta`: 10000 (GPT-NeoX, Llama 2), 500000 (Llama 3)
+    pub partial_rotary_factor: f64, // 1.0, or GPT-NeoX's `rotary_pct` (0.25 for Pythia)
     pub llama3: Option<Llama3Scaling>,
 }
 
@@ -112,7 +112,10 @@ impl Rope {
         let bad = |reason: String| Err(Error::InvalidConfig(format!("rope: {reason}")));
         let rotary_dim = config.rotary_dim();
         if !(config.theta.is_finite() && config.theta > 1.0) {
-            return bad(format!("rope_theta must be a finite number > 1, got {}", config.theta));
+            return bad(format!(
+                "rope_theta must be a finite number > 1, got {}",
+                config.theta
+            ));
         }
         if !(config.partial_rotary_factor > 0.0 && config.partial_rotary_factor <= 1.0) {
             return bad(format!(
@@ -120,7 +123,7 @@ impl Rope {
                 config.partial_rotary_factor
             ));
         }
-        if rotary_dim == 0 || rotary_dim % 2 != 0 {
+        if rotary_dim == 0 || !rotary_dim.is_multiple_of(2) {
             return bad(format!(
                 "rotary_dim = int(head_dim {} * {}) = {rotary_dim} must be even and > 0",
                 config.head_dim, config.partial_rotary_factor
@@ -223,13 +226,26 @@ mod tests {
         // (x1, x3) = (2, 4) by angle 0.01.
         // cos 1 = 0.5403023058681398, sin 1 = 0.8414709848078965
         // cos 0.01 = 0.9999500004166653, sin 0.01 = 0.009999833334166664
-        let x = Array4::<f64>::from_shape_vec((1, 1, 2, 4), vec![9.0, 9.0, 9.0, 9.0, 1.0, 2.0, 3.0, 4.0]).unwrap();
+        let x = Array4::<f64>::from_shape_vec(
+            (1, 1, 2, 4),
+            vec![9.0, 9.0, 9.0, 9.0, 1.0, 2.0, 3.0, 4.0],
+        )
+        .unwrap();
         let y = rope.apply(x.view(), 0).unwrap(); // row 1 is at position 1
         let (c1, s1) = (0.540_302_305_868_139_8, 0.841_470_984_807_896_5);
         let (c2, s2) = (0.999_950_000_416_665_3, 0.009_999_833_334_166_664);
-        let want = [1.0 * c1 - 3.0 * s1, 2.0 * c2 - 4.0 * s2, 3.0 * c1 + 1.0 * s1, 4.0 * c2 + 2.0 * s2];
+        let want = [
+            1.0 * c1 - 3.0 * s1,
+            2.0 * c2 - 4.0 * s2,
+            3.0 * c1 + 1.0 * s1,
+            4.0 * c2 + 2.0 * s2,
+        ];
         for (i, w) in want.iter().enumerate() {
-            assert!((y[[0, 0, 1, i]] - w).abs() < 1e-15, "dim {i}: {} vs {w}", y[[0, 0, 1, i]]);
+            assert!(
+                (y[[0, 0, 1, i]] - w).abs() < 1e-15,
+                "dim {i}: {} vs {w}",
+                y[[0, 0, 1, i]]
+            );
         }
         // by hand: 1 cos 1 - 3 sin 1 = -1.9841106485555497
         assert!((y[[0, 0, 1, 0]] + 1.984_110_648_555_549_7).abs() < 1e-14);
@@ -291,7 +307,11 @@ mod tests {
         for p in 0..7 {
             let one = x.slice(s![.., .., p..p + 1, ..]);
             let got = rope.apply(one, p).unwrap();
-            assert_eq!(got.slice(s![.., .., 0, ..]), whole.slice(s![.., .., p, ..]), "p = {p}");
+            assert_eq!(
+                got.slice(s![.., .., 0, ..]),
+                whole.slice(s![.., .., p, ..]),
+                "p = {p}"
+            );
         }
         // and a chunk [3..7) at offset 3 equals rows 3..7
         let chunk = rope.apply(x.slice(s![.., .., 3.., ..]), 3).unwrap();
@@ -317,7 +337,9 @@ mod tests {
         let full = Rope::new(&RopeConfig::new(4, 10000.0)).unwrap();
         let head = full.apply(x.slice(s![.., .., .., ..4]), 9).unwrap();
         assert_eq!(y.slice(s![.., .., .., ..4]), head);
-        assert!((&head - &x.slice(s![.., .., .., ..4])).iter().any(|d| d.abs() > 1e-3));
+        assert!((&head - &x.slice(s![.., .., .., ..4]))
+            .iter()
+            .any(|d| d.abs() > 1e-3));
     }
 
     #[test]
@@ -338,7 +360,12 @@ mod tests {
         assert!((got[1] - inv_freq[1] / 8.0).abs() < 1e-18);
         // middle: smooth = (8192 / 4096 - 1) / (4 - 1) = 1/3
         // -> (2/3) f / 8 + (1/3) f = f (1/12 + 1/3) = f 5/12
-        assert!((got[2] - inv_freq[2] * 5.0 / 12.0).abs() < 1e-15, "{} vs {}", got[2], inv_freq[2] * 5.0 / 12.0);
+        assert!(
+            (got[2] - inv_freq[2] * 5.0 / 12.0).abs() < 1e-15,
+            "{} vs {}",
+            got[2],
+            inv_freq[2] * 5.0 / 12.0
+        );
         // at the band's edges the blend meets the two outer regimes
         let edges = llama3_scaling(&[two_pi / 2048.0, two_pi / 8192.0], &scaling);
         assert!((edges[0] - two_pi / 2048.0).abs() < 1e-15); // smooth = 1
@@ -364,7 +391,10 @@ mod tests {
             ..RopeConfig::new(8, 10000.0)
         };
         assert!(matches!(Rope::new(&zero_pct), Err(Error::InvalidConfig(_))));
-        assert!(matches!(Rope::new(&RopeConfig::new(8, f64::NAN)), Err(Error::InvalidConfig(_))));
+        assert!(matches!(
+            Rope::new(&RopeConfig::new(8, f64::NAN)),
+            Err(Error::InvalidConfig(_))
+        ));
         let flat = RopeConfig {
             llama3: Some(Llama3Scaling {
                 factor: 8.0,
@@ -376,7 +406,9 @@ mod tests {
         };
         assert!(matches!(Rope::new(&flat), Err(Error::InvalidConfig(_))));
         let rope = Rope::new(&RopeConfig::new(8, 10000.0)).unwrap();
-        let err = rope.apply(Array4::<f32>::zeros((1, 1, 2, 6)).view(), 0).unwrap_err();
+        let err = rope
+            .apply(Array4::<f32>::zeros((1, 1, 2, 6)).view(), 0)
+            .unwrap_err();
         assert!(matches!(err, Error::Shape { op: "rope", .. }), "{err}");
     }
 }

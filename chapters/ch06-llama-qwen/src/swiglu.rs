@@ -43,7 +43,11 @@ impl<F: Float> SwiGlu<F> {
             return Err(Error::Shape {
                 op: "swiglu",
                 expected: format!("up [{d_ff}, {d_model}], down [{d_model}, {d_ff}] (from gate)"),
-                found: format!("up {:?}, down {:?}", self.up.weight.shape(), self.down.weight.shape()),
+                found: format!(
+                    "up {:?}, down {:?}",
+                    self.up.weight.shape(),
+                    self.down.weight.shape()
+                ),
             });
         }
         let mut gate = self.gate.forward(x)?; // [n, d_ff]
@@ -87,13 +91,21 @@ mod tests {
         for r in 0..n {
             let mut hidden = vec![0.0; d_ff];
             for (j, h) in hidden.iter_mut().enumerate() {
-                let g: f64 = (0..d_model).map(|k| x[[r, k]] * mlp.gate.weight[[j, k]]).sum();
-                let u: f64 = (0..d_model).map(|k| x[[r, k]] * mlp.up.weight[[j, k]]).sum();
+                let g: f64 = (0..d_model)
+                    .map(|k| x[[r, k]] * mlp.gate.weight[[j, k]])
+                    .sum();
+                let u: f64 = (0..d_model)
+                    .map(|k| x[[r, k]] * mlp.up.weight[[j, k]])
+                    .sum();
                 *h = g * sigmoid(g) * u;
             }
             for o in 0..d_model {
                 let want: f64 = (0..d_ff).map(|j| hidden[j] * mlp.down.weight[[o, j]]).sum();
-                assert!((got[[r, o]] - want).abs() < 1e-12, "[{r}, {o}]: {} vs {want}", got[[r, o]]);
+                assert!(
+                    (got[[r, o]] - want).abs() < 1e-12,
+                    "[{r}, {o}]: {} vs {want}",
+                    got[[r, o]]
+                );
             }
         }
     }
