@@ -1,69 +1,153 @@
-//! Reading tensors from a Hugging Face `model.safetensors` file, by name, into ndarray.
+//! Reading tensors from a Hugging Face model folder, by name, into ndarray: one
+//! `model.safetensors`, or shards listed by `model.safetensors.index.json`.
 //!
-//! The file is memory-mapped; each tensor is converted to the model's float type on request
-//! and checked against the shape the config implies. Names are looked up as written and with
-//! the `transformer.` prefix that `GPT2LMHeadModel.save_pretrained` adds. Tensors nobody asks
-//! for (the `h.N.attn.bias` mask buffers of the published GPT-2 files, `lm_head.weight` when
-//! it is tied) are simply never read.
+//! Each file is memory-mapped; each tensor is converted to the model's float type on request
+//! (f32, f64, f16 and bf16 are read) and checked against the shape the config implies. Names
+//! are looked up as written and with the `transformer.` prefix that
+//! `GPT2LMHeadModel.save_pretrained` adds. Tensors nobody asks for (the `h.N.attn.bias` mask
+//! buffers of the published GPT-2 files, `lm_head.weight` when it is tied) are simply never read.
 //!
 //! Once a tensor is copied out, its pages of the map are handed back to the kernel, so that
 //! loading holds the weights about once, not twice (the map plus the copies): a 500 MB GPT-2
 //! loads with a peak of about its size plus its largest tensor.
 
+mod shard_index;
+#[cfg(test)]
+mod tests;
+
 use crate::error::{Error, Result};
 use crate::Float;
 use ndarray::{Array, Array1, Array2, IxDyn};
 use safetensors::{Dtype, SafeTensors};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// An open `model.safetensors`.
+/// The file name of a single-file checkpoint in a Hugging Face folder.
+pub const SINGLE_FILE: &str = "model.safetensors";
+/// The file name of a sharded checkpoint's index in a Hugging Face folder.
+pub const INDEX_FILE: &str = "model.safetensors.index.json";
+
+/// An open checkpoint: one safetensors file, or the shards of an index.
 pub struct Checkpoint {
+    /// The file that names the checkpoint: the single file, or the index.
+    path: PathBuf,
+    /// The index, when the checkpoint is sharded.
+    index: Option<PathBuf>,
+    shards: Vec<Shard>,
+    /// Every tensor name -> the shard (into `shards`) that holds it.
+    tensors: BTreeMap<String, usize>,
+}
+
+/// One mapped safetensors file.
+struct Shard {
     path: PathBuf,
     mmap: memmap2::Mmap,
+}
+
+impl Shard {
+    /// Map the file (a missing file is a plain I/O error naming it).
+    fn map(path: &Path) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        // SAFETY: the map is read-only; like every mmap reader we assume nobody truncates
+        // the file while the model loads.
+        let mmap = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        Ok(Shard { path: path.to_path_buf(), mmap })
+    }
+
+    /// Parse the header (cheap: the JSON at the front of the file; no tensor data is read).
+    fn header(&self) -> Result<SafeTensors<'_>> {
+        SafeTensors::deserialize(&self.mmap).map_err(|e| Error::BadCheckpoint {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        })
+    }
 }
 
 /// Prefixes tried, in order, before a tensor name.
 const PREFIXES: [&str; 2] = ["", "transformer."];
 
 impl Checkpoint {
-    /// Map the file and check that its header parses.
-    pub fn open(path: &Path) -> Result<Self> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        // SAFETY: the map is read-only; like every mmap reader we assume nobody truncates
-        // the file while the model loads.
-        let mmap = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        SafeTensors::deserialize(&mmap).map_err(|e| Error::BadCheckpoint {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-        Ok(Checkpoint {
-            path: path.to_path_buf(),
-            mmap,
-        })
+    /// Open a Hugging Face model folder: the shards of `model.safetensors.index.json` if that
+    /// file exists, else `model.safetensors`. Every tensor the index lists must be in its shard.
+    pub fn open_folder(dir: &Path) -> Result<Self> {
+        let index = dir.join(INDEX_FILE);
+        if index.is_file() {
+            Self::open_sharded(&index)
+        } else {
+            Self::open(&dir.join(SINGLE_FILE))
+        }
     }
 
+    /// Map one safetensors file and check that its header parses.
+    pub fn open(path: &Path) -> Result<Self> {
+        let shard = Shard::map(path)?;
+        let tensors = shard.header()?.names().into_iter().map(|n| (n.to_string(), 0)).collect();
+        Ok(Checkpoint { path: path.to_path_buf(), index: None, shards: vec![shard], tensors })
+    }
+
+    /// Open the shards named by the index file at `index` (shards live beside it).
+    pub fn open_sharded(index: &Path) -> Result<Self> {
+        let weight_map = shard_index::read_weight_map(index)?;
+        let dir = index.parent().unwrap_or(Path::new("."));
+        let mut shards: Vec<Shard> = vec![];
+        let mut shard_of_file: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut tensors = BTreeMap::new();
+        for (name, file) in &weight_map {
+            let i = match shard_of_file.get(file.as_str()) {
+                Some(&i) => i,
+                None => {
+                    let path = dir.join(file);
+                    if !path.is_file() {
+                        return Err(Error::MissingShard { path, index: index.to_path_buf() });
+                    }
+                    shards.push(Shard::map(&path)?);
+                    shard_of_file.insert(file, shards.len() - 1);
+                    shards.len() - 1
+                }
+            };
+            tensors.insert(name.clone(), i);
+        }
+        // Every listed tensor must be in its shard: say so now, naming the shard, rather
+        // than in the middle of a load.
+        for (i, shard) in shards.iter().enumerate() {
+            let header = shard.header()?;
+            let present: std::collections::HashSet<String> = header.names().into_iter().map(|s| s.to_string()).collect();
+            if let Some(name) = tensors.iter().find(|(n, &s)| s == i && !present.contains(*n)).map(|(n, _)| n) {
+                return Err(Error::TensorNotInShard {
+                    path: shard.path.clone(),
+                    index: index.to_path_buf(),
+                    name: name.clone(),
+                });
+            }
+        }
+        Ok(Checkpoint { path: index.to_path_buf(), index: Some(index.to_path_buf()), shards, tensors })
+    }
+
+    /// The single file, or the index of a sharded checkpoint.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Every tensor name in the file.
+    /// The shard files, in the order first named (one for a single-file checkpoint).
+    pub fn files(&self) -> Vec<&Path> {
+        self.shards.iter().map(|s| s.path.as_path()).collect()
+    }
+
+    /// Every tensor name, across all shards, sorted.
     pub fn names(&self) -> Vec<String> {
-        let st = SafeTensors::deserialize(&self.mmap).expect("checked in open");
-        st.names().into_iter().map(|s| s.to_string()).collect()
+        self.tensors.keys().cloned().collect()
     }
 
     /// Whether a tensor exists (with or without the prefix).
     pub fn contains(&self, name: &str) -> bool {
-        let st = SafeTensors::deserialize(&self.mmap).expect("checked in open");
-        PREFIXES.iter().any(|p| st.tensor(&format!("{p}{name}")).is_ok())
+        PREFIXES.iter().any(|p| self.tensors.contains_key(&format!("{p}{name}")))
     }
 
     /// Read tensor `name`, which must have exactly `shape`, converted to `F`.
     pub fn tensor<F: Float>(&self, name: &str, shape: &[usize]) -> Result<Array<F, IxDyn>> {
-        let st = SafeTensors::deserialize(&self.mmap).expect("checked in open");
-        let view = PREFIXES
+        let (full, &i) = PREFIXES
             .iter()
-            .find_map(|p| st.tensor(&format!("{p}{name}")).ok())
+            .find_map(|p| self.tensors.get_key_value(&format!("{p}{name}")))
             .ok_or_else(|| Error::MissingTensor {
                 path: self.path.clone(),
                 name: name.to_string(),
@@ -73,9 +157,19 @@ impl Checkpoint {
                     .collect::<Vec<_>>()
                     .join(", "),
             })?;
+        let shard = &self.shards[i];
+        let st = shard.header()?;
+        let view = st.tensor(full).map_err(|_| match &self.index {
+            Some(index) => Error::TensorNotInShard {
+                path: shard.path.clone(),
+                index: index.clone(),
+                name: full.clone(),
+            },
+            None => Error::MissingTensor { path: shard.path.clone(), name: name.to_string(), tried: format!("`{full}`") },
+        })?;
         if view.shape() != shape {
             return Err(Error::TensorShape {
-                path: self.path.clone(),
+                path: shard.path.clone(),
                 name: name.to_string(),
                 expected: shape.to_vec(),
                 found: view.shape().to_vec(),
@@ -101,29 +195,14 @@ impl Checkpoint {
                 .collect(),
             other => {
                 return Err(Error::TensorDtype {
-                    path: self.path.clone(),
+                    path: shard.path.clone(),
                     name: name.to_string(),
                     dtype: format!("{other:?}"),
                 })
             }
         };
-        self.release(bytes);
+        release(&shard.mmap, bytes);
         Ok(Array::from_shape_vec(IxDyn(shape), values).expect("length checked by safetensors"))
-    }
-
-    /// Drop the mapped pages of `bytes` (a tensor already copied out) from this process's
-    /// resident memory. Reading them again would fetch the same bytes from the file.
-    fn release(&self, bytes: &[u8]) {
-        #[cfg(unix)]
-        {
-            let offset = bytes.as_ptr() as usize - self.mmap.as_ptr() as usize;
-            // SAFETY: the map is private and read-only, so MADV_DONTNEED only forgets pages
-            // that a later read fetches again, unchanged, from the file.
-            let advice = unsafe { self.mmap.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, bytes.len()) };
-            let _ = advice; // only advice: if the kernel declines, loading just holds more memory
-        }
-        #[cfg(not(unix))]
-        let _ = bytes;
     }
 
     /// A `[rows, cols]` tensor.
@@ -141,6 +220,21 @@ impl Checkpoint {
             .into_dimensionality()
             .expect("shape checked"))
     }
+}
+
+/// Drop the mapped pages of `bytes` (a tensor of `mmap` already copied out) from this
+/// process's resident memory. Reading them again would fetch the same bytes from the file.
+fn release(mmap: &memmap2::Mmap, bytes: &[u8]) {
+    #[cfg(unix)]
+    {
+        let offset = bytes.as_ptr() as usize - mmap.as_ptr() as usize;
+        // SAFETY: the map is private and read-only, so MADV_DONTNEED only forgets pages
+        // that a later read fetches again, unchanged, from the file.
+        let advice = unsafe { mmap.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, bytes.len()) };
+        let _ = advice; // only advice: if the kernel declines, loading just holds more memory
+    }
+    #[cfg(not(unix))]
+    let _ = bytes;
 }
 
 /// Write tensors to a safetensors file atomically (temporary file, then rename).

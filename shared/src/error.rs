@@ -16,6 +16,18 @@ pub enum Error {
     BadConfig { path: PathBuf, reason: String },
     #[error("{path} is not a valid safetensors file: {reason}")]
     BadCheckpoint { path: PathBuf, reason: String },
+    #[error("{path} is not a valid model.safetensors.index.json: {reason}")]
+    BadIndex { path: PathBuf, reason: String },
+    #[error("{path}: shard named in {index} does not exist")]
+    MissingShard { path: PathBuf, index: PathBuf },
+    #[error("{path}: shard file name `{shard}` is not a plain file name inside the model folder (refused)")]
+    UnsafeShardName { path: PathBuf, shard: String },
+    #[error("{path}: tensor `{name}` is listed in {index} but absent from this shard")]
+    TensorNotInShard {
+        path: PathBuf,
+        index: PathBuf,
+        name: String,
+    },
     #[error("{path}: tensor `{name}` is missing (looked for {tried})")]
     MissingTensor {
         path: PathBuf,

@@ -4,7 +4,8 @@
 //! - numerics: [`Linear`], [`LayerNorm`], [`gelu`], [`softmax_rows`], [`causal_mask`],
 //!   [`Embedding`], seeded initialisation ([`init`]).
 //! - plumbing: [`GptConfig`] (reads Hugging Face `config.json`), [`Checkpoint`] (reads
-//!   `model.safetensors`), [`Error`], and [`cli`], the command-line options every binary shares.
+//!   `model.safetensors` or the shards of `model.safetensors.index.json`), [`Error`], and
+//!   [`cli`], the command-line options every binary shares.
 //! - the fast paths: [`gemv`] (decode's parallel matrix x vector), [`matmul_t`] (prefill's
 //!   matrix x matrix on every core), [`causal_attention`] (chapter 3's attention with the
 //!   heads on every core), and [`parallel`] (when each of them splits its work).

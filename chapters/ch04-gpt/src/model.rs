@@ -66,10 +66,11 @@ impl<F: Float> Gpt<F, MultiHeadAttention<F>> {
     }
     // ANCHOR_END: load
 
-    /// Load a Hugging Face snapshot folder: `config.json` + `model.safetensors`.
+    /// Load a Hugging Face snapshot folder: `config.json` + `model.safetensors`, or the
+    /// shards listed by `model.safetensors.index.json`.
     pub fn from_pretrained(dir: &Path) -> Result<Self> {
         let config = read_config(dir)?;
-        let ckpt = Checkpoint::open(&dir.join("model.safetensors"))?;
+        let ckpt = Checkpoint::open_folder(dir)?;
         Self::load(&ckpt, &config)
     }
 }
