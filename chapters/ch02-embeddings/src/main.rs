@@ -41,7 +41,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let (emb, config, source) = match &args.model.model {
         Some(dir) => {
             let config = GptConfig::from_hf_json(&dir.join("config.json"))?;
-            let ckpt = Checkpoint::open(&dir.join("model.safetensors"))?;
+            let ckpt = Checkpoint::open_folder(dir)?; // model.safetensors, or shards through their index
             (GptEmbeddings::<f32>::load(&ckpt, &config)?, config, format!("loaded from {}", dir.display()))
         }
         None => {

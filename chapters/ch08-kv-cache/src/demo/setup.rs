@@ -59,7 +59,7 @@ impl Prepared {
         match &self.weights {
             Weights::Random { seed, .. } => Ok(Gpt::random(&self.config, *seed)?),
             Weights::Pretrained { dir } => {
-                let ckpt = Checkpoint::open(&dir.join("model.safetensors"))?;
+                let ckpt = Checkpoint::open_folder(dir)?; // model.safetensors, or shards through their index
                 Ok(Gpt::load(&ckpt, &self.config)?)
             }
         }
