@@ -1,7 +1,8 @@
-//! The one thing a transformer block needs from its attention layer.
+//! What a transformer block needs from its attention layer, and what chapter 8 needs to put a
+//! cache inside one.
 
-use ch03_attention::MultiHeadAttention;
-use ndarray::{Array3, ArrayView3};
+use ch03_attention::{MultiHeadAttention, Qkv};
+use ndarray::{Array3, ArrayView3, ArrayView4};
 use shared::{Error, Float, Result};
 
 // ANCHOR: trait
@@ -19,16 +20,47 @@ pub trait Attention<F: Float> {
 }
 // ANCHOR_END: trait
 
+// ANCHOR: qkv_attention
+/// An attention layer split at the point where a cache goes: project the new tokens into
+/// queries, keys and values, then attend. Chapter 8 keeps the keys and values between the two
+/// halves, for GPT-2's attention and for chapter 6's rotary attention alike.
+pub trait QkvAttention<F: Float> {
+    /// x: `[batch, t, d_model]`, tokens at positions `start_pos..start_pos + t` ->
+    /// q `[batch, n_heads, t, head_dim]`, k and v `[batch, n_kv_heads, t, head_dim]`.
+    /// Rotary attention rotates q and k to their positions here; GPT-2's attention ignores
+    /// `start_pos` (its positions were added to the embeddings).
+    fn project_qkv(&self, x: ArrayView3<F>, start_pos: usize) -> Result<Qkv<F>>;
+
+    /// q over k and v, which may hold earlier positions (the causal mask is offset by
+    /// `kv_len - q_len`), then the output projection -> `[batch, q_len, d_model]`.
+    fn attend(&self, q: ArrayView4<F>, k: ArrayView4<F>, v: ArrayView4<F>) -> Result<Array3<F>>;
+}
+// ANCHOR_END: qkv_attention
+
+/// Chapter 3's attention, split in its two halves.
+impl<F: Float> QkvAttention<F> for MultiHeadAttention<F> {
+    fn project_qkv(&self, x: ArrayView3<F>, _start_pos: usize) -> Result<Qkv<F>> {
+        MultiHeadAttention::project_qkv(self, x)
+    }
+
+    fn attend(&self, q: ArrayView4<F>, k: ArrayView4<F>, v: ArrayView4<F>) -> Result<Array3<F>> {
+        MultiHeadAttention::attend(self, q, k, v)
+    }
+}
+
 // ANCHOR: impl_mha
 /// Chapter 3's attention has no cache: it always attends over exactly the tokens it is given.
 impl<F: Float> Attention<F> for MultiHeadAttention<F> {
     fn forward(&mut self, x: ArrayView3<F>, use_cache: bool) -> Result<Array3<F>> {
         if use_cache {
-            return Err(Error::InvalidArgument(
-                "this model has no KV cache (chapter 8's CachedAttention has one)".into(),
-            ));
+            return Err(no_cache());
         }
         MultiHeadAttention::forward(self, x)
     }
 }
 // ANCHOR_END: impl_mha
+
+/// The error of `use_cache = true` on attention that has no cache.
+pub fn no_cache() -> Error {
+    Error::InvalidArgument("this model has no KV cache (chapter 8's CachedAttention has one)".into())
+}

@@ -1,7 +1,6 @@
 //! The generation loop: run the model, pick a token, append it, repeat.
 
-use crate::attention::Attention;
-use crate::model::Gpt;
+use crate::causal_lm::CausalLm;
 use crate::sampling::Sampling;
 use ndarray::{Array1, ArrayView2, Axis};
 use shared::{Float, Result};
@@ -15,7 +14,7 @@ pub use generation_loop::generate;
 // ANCHOR: next_token
 /// Something that, given every token so far, returns the logits of the next one.
 ///
-/// This chapter's [`Gpt`] does it the simple way: run the whole sequence through the model on
+/// This chapter's [`Gpt`](crate::Gpt) does it the simple way: run the whole sequence through the model on
 /// every call. Chapter 8 implements the same trait with a KV cache, feeding only the tokens
 /// it has not seen yet, and reuses [`generate`] unchanged.
 pub trait NextToken<F: Float> {
@@ -31,9 +30,10 @@ pub trait NextToken<F: Float> {
     fn context_length(&self) -> usize;
 }
 
-/// Uncached: every step recomputes the whole sequence (O(n^2) work for n tokens).
-impl<F: Float, A: Attention<F>> NextToken<F> for Gpt<F, A> {
-    fn next_logits(&mut self, tokens: &[u32]) -> Result<Array1<F>> {
+/// Uncached: every step recomputes the whole sequence (O(n^2) work for n tokens), for any
+/// [`CausalLm`]: this chapter's GPT-2 and chapter 6's families.
+impl<M: CausalLm> NextToken<M::Float> for M {
+    fn next_logits(&mut self, tokens: &[u32]) -> Result<Array1<M::Float>> {
         let ids = ArrayView2::from_shape((1, tokens.len()), tokens).expect("one row"); // [1, seq]
         let logits = self.forward_last(ids, 0, false)?; // [1, vocab]
         Ok(logits.index_axis_move(Axis(0), 0))
@@ -45,7 +45,7 @@ impl<F: Float, A: Attention<F>> NextToken<F> for Gpt<F, A> {
     }
 
     fn context_length(&self) -> usize {
-        Gpt::context_length(self)
+        CausalLm::context_length(self)
     }
 }
 // ANCHOR_END: next_token

@@ -16,13 +16,15 @@
 
 pub mod attention;
 pub mod block;
+pub mod causal_lm;
 pub mod generate;
 pub mod mlp;
 pub mod model;
 pub mod sampling;
 
-pub use attention::Attention;
+pub use attention::{Attention, QkvAttention};
 pub use block::Block;
+pub use causal_lm::CausalLm;
 pub use generate::{generate, GenerateOptions, Generation, NextToken};
 pub use mlp::Mlp;
 pub use model::Gpt;
