@@ -37,15 +37,15 @@ bug() {
 bug "mask not offset by the cached length" mask_is_offset_by_the_cached_length \
   shared/src/mask.rs 's/let offset = kv_len - q_len;/let offset = 0;/'
 bug "positions not taken from the caches" positions_advance_with_every_token \
-  chapters/ch08-kv-cache/src/kv_gpt/position.rs 's/let start = self\.current_pos\(\)\?;/let start = 0;/g'
+  chapters/ch08-kv-cache/src/kv_model/position.rs 's/let start = self\.current_pos\(\)\?;/let start = 0;/g'
 bug "caches not reset between prompts" reset_clears_every_layer_and_the_position \
-  chapters/ch08-kv-cache/src/kv_gpt/position.rs 's/(pub fn reset_kv_cache\(&mut self\) \{\n(?:\s*\/\/[^\n]*\n)?)\s*self\.model\.reset_kv_cache\(\);/$1/'
+  chapters/ch08-kv-cache/src/kv_model/position.rs 's/(pub fn reset_kv_cache\(&mut self\) \{\n(?:\s*\/\/[^\n]*\n)?)\s*self\.model\.reset_kv_cache\(\);/$1/'
 bug "a cached generation does not start clean" generate_starts_clean_for_every_prompt \
-  chapters/ch08-kv-cache/src/kv_gpt/next_token.rs 's/(fn start\(&mut self\) -> Result<\(\)> \{\n)\s*self\.reset_kv_cache\(\);/$1/'
+  chapters/ch08-kv-cache/src/kv_model/next_token.rs 's/(fn start\(&mut self\) -> Result<\(\)> \{\n)\s*self\.reset_kv_cache\(\);/$1/'
 bug "an uncached generation leaves stale state" generate_without_cache_then_forward_with_cache_gives_the_uncached_logits \
   chapters/ch08-kv-cache/src/cached_attention.rs 's/(fn reset_cache\(&mut self\) \{\n)\s*self\.cache\.reset\(\);/$1/'
 bug "no context guard" context_overflow_is_a_clear_error_and_changes_nothing \
-  chapters/ch08-kv-cache/src/kv_gpt.rs 's/(fn check_fits\(&self, start: usize, t: usize\) -> Result<\(\)> \{\n)/$1        return Ok(());\n/' \
+  chapters/ch08-kv-cache/src/kv_model.rs 's/(fn check_fits\(&self, start: usize, t: usize\) -> Result<\(\)> \{\n)/$1        return Ok(());\n/' \
   chapters/ch02-embeddings/src/forward.rs 's/if end > self\.context_length\(\) \{/if false {/'
 
 # the reference passes again

@@ -1,17 +1,20 @@
 //! Exercise ch08-4: cached decoding: feed the model only the tokens its cache has not seen.
 //!
-//! With `--features ex-ch08-4` this file replaces `src/kv_gpt/next_token.rs`.
+//! With `--features ex-ch08-4` this file replaces `src/kv_model/next_token.rs`.
 //! Check it: `cargo run -p exercises -- check ch08-4`. Stuck: `cargo run -p exercises -- hint ch08-4`.
 #![allow(unused_imports, unused_variables)] // nothing is used yet: delete this line when done
 
-use super::KvGpt;
+use super::{HoldsCache, KvModel, WithCaches};
 use ch04_gpt::NextToken;
 use ndarray::{Array1, ArrayView2, Axis};
-use shared::{Error, Float, Result};
+use shared::{Error, Result};
 
-impl<F: Float> NextToken<F> for KvGpt<F> {
+impl<M: WithCaches> NextToken<M::Float> for KvModel<M>
+where
+    M::Attn: HoldsCache<M::Float>,
+{
     /// tokens: the prompt and everything generated so far -> logits of the next token `[vocab_size]`.
-    fn next_logits(&mut self, tokens: &[u32]) -> Result<Array1<F>> {
+    fn next_logits(&mut self, tokens: &[u32]) -> Result<Array1<M::Float>> {
         // TODO: the caches already hold the first self.current_pos()? tokens. Feed only the
         // rest through self.forward_last with the cache, in pieces of
         // self.prefill_chunk tokens when it is Some (all at once when None), and return the
@@ -27,6 +30,6 @@ impl<F: Float> NextToken<F> for KvGpt<F> {
     }
 
     fn context_length(&self) -> usize {
-        self.config().context_length
+        self.model.context_length()
     }
 }

@@ -1,6 +1,6 @@
 //! Looking inside the cache: layers, shapes, bytes.
 
-use crate::kv_gpt::KvGpt;
+use crate::kv_model::{HoldsCache, KvModel, WithCaches};
 use shared::Float;
 use std::fmt;
 
@@ -27,11 +27,14 @@ pub struct CacheInfo {
 }
 
 impl CacheInfo {
-    pub fn of<F: Float>(model: &KvGpt<F>) -> Self {
+    pub fn of<M: WithCaches>(model: &KvModel<M>) -> Self
+    where
+        M::Attn: HoldsCache<M::Float>,
+    {
         let layers: Vec<LayerCache> = model
             .caches()
             .map(|c| {
-                let shape = |a: ndarray::ArrayView4<F>| {
+                let shape = |a: ndarray::ArrayView4<M::Float>| {
                     let (b, h, s, d) = a.dim();
                     [b, h, s, d]
                 };
@@ -44,7 +47,7 @@ impl CacheInfo {
             })
             .collect();
         CacheInfo {
-            dtype: F::NAME,
+            dtype: <M::Float as Float>::NAME,
             current_pos: layers.first().map_or(0, |l| l.k_shape[2]),
             layers,
         }

@@ -18,10 +18,10 @@
 pub mod cached_attention;
 pub mod inspect;
 pub mod kv_cache;
-pub mod kv_gpt;
+pub mod kv_model;
 pub mod memory;
 
 pub use cached_attention::CachedAttention;
 pub use inspect::CacheInfo;
 pub use kv_cache::{CacheStorage, KvCache};
-pub use kv_gpt::KvGpt;
+pub use kv_model::{HoldsCache, KvGpt, KvModel, WithCaches};

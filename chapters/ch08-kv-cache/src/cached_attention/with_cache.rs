@@ -2,9 +2,10 @@
 
 use super::CachedAttention;
 use ndarray::{Array3, ArrayView4};
+use ch04_gpt::QkvAttention;
 use shared::{Float, Result};
 
-impl<F: Float> CachedAttention<F> {
+impl<F: Float, A: QkvAttention<F>> CachedAttention<F, A> {
     // ANCHOR: attend_with_cache
     // ANCHOR: attend_with_cache_signature
     /// q: `[batch, n_heads, t, head_dim]`, k and v: `[batch, n_kv_heads, t, head_dim]`, of the

@@ -1,12 +1,15 @@
 //! The position of the next token, derived from the caches; feeding tokens there; starting
 //! again (the reference solution of exercise ch08-3).
 
-use super::KvGpt;
+use super::{HoldsCache, KvModel, WithCaches};
 use crate::kv_cache::KvCache;
 use ndarray::{Array2, Array3, ArrayView2};
-use shared::{Error, Float, Result};
+use shared::{Error, Result};
 
-impl<F: Float> KvGpt<F> {
+impl<M: WithCaches> KvModel<M>
+where
+    M::Attn: HoldsCache<M::Float>,
+{
     // ANCHOR: current_pos
     // ANCHOR: current_pos_signature
     /// How many positions the caches hold, which is the position of the next token fed.
@@ -37,7 +40,7 @@ impl<F: Float> KvGpt<F> {
     /// they get positions `current_pos()..current_pos() + t` and their keys and values join
     /// every layer's cache (which moves `current_pos()`). Without it, `ids` is a whole sequence
     /// from position 0 and the caches are neither read nor written.
-    pub fn forward(&mut self, ids: ArrayView2<u32>, use_cache: bool) -> Result<Array3<F>> {
+    pub fn forward(&mut self, ids: ArrayView2<u32>, use_cache: bool) -> Result<Array3<M::Float>> {
         // ANCHOR_END: forward_signature
         if !use_cache {
             return self.model.forward(ids, 0, false);
@@ -49,7 +52,7 @@ impl<F: Float> KvGpt<F> {
     // ANCHOR_END: forward
 
     /// Like [`forward`](Self::forward), logits of the last position only: `[batch, vocab_size]`.
-    pub fn forward_last(&mut self, ids: ArrayView2<u32>, use_cache: bool) -> Result<Array2<F>> {
+    pub fn forward_last(&mut self, ids: ArrayView2<u32>, use_cache: bool) -> Result<Array2<M::Float>> {
         if !use_cache {
             return self.model.forward_last(ids, 0, false);
         }

@@ -1,10 +1,11 @@
-//! GPT-2 with a KV cache in every layer. The position of the next token is the caches' length.
+//! A language model of any family with a KV cache in every layer. The position of the next
+//! token is the caches' length.
 
 use crate::cached_attention::CachedAttention;
 use crate::inspect::CacheInfo;
 use crate::kv_cache::{CacheStorage, KvCache};
 use ch03_attention::MultiHeadAttention;
-use ch04_gpt::{generate, GenerateOptions, Generation, Gpt};
+use ch04_gpt::{generate, CausalLm, GenerateOptions, Generation, Gpt};
 use shared::{Error, Float, GptConfig, Result};
 
 // Exercise ch08-3 (`current_pos()` from the caches, positions of new tokens, reset):
@@ -16,46 +17,87 @@ mod position;
 mod next_token;
 
 // ANCHOR: struct
-/// Chapter 4's [`Gpt`] with [`CachedAttention`] in every block.
+/// A model `M` (chapter 4's GPT-2, chapter 6's Llama, Qwen or GPT-NeoX) whose attention
+/// layers are [`CachedAttention`]s.
 ///
 /// There is no position counter: the number of cached positions is each layer's cache length
 /// ([`current_pos`](Self::current_pos)), which is also the position of the next token fed and
 /// the offset of the causal mask. One count, so the three cannot disagree.
 #[derive(Debug, Clone)]
-pub struct KvGpt<F> {
-    model: Gpt<F, CachedAttention<F>>,
+pub struct KvModel<M> {
+    model: M,
     /// Feed a long prompt in chunks of this many tokens (`None`: all at once).
     prefill_chunk: Option<usize>,
 }
+
+/// GPT-2 with a KV cache in every layer.
+pub type KvGpt<F> = KvModel<Gpt<F, CachedAttention<F>>>;
 // ANCHOR_END: struct
 
-impl<F: Float> KvGpt<F> {
+// ANCHOR: cacheable
+/// A model family with a cache in every attention layer: how the one [`KvModel`] serves every
+/// family. Each family says how to swap its attention for [`CachedAttention`] and back (with
+/// its `map_attention`).
+pub trait WithCaches: CausalLm + Sized {
+    /// The same model without caches (chapter 4's `Gpt`, chapter 6's model).
+    type Plain: CausalLm<Float = Self::Float>;
+    fn add_caches(model: Self::Plain, storage: CacheStorage) -> Self;
+    fn remove_caches(self) -> Self::Plain;
+}
+
+/// An attention layer that owns a cache (so [`KvModel`] can read every layer's length).
+pub trait HoldsCache<F> {
+    fn cache(&self) -> &KvCache<F>;
+}
+
+impl<F: Float, A> HoldsCache<F> for CachedAttention<F, A> {
+    fn cache(&self) -> &KvCache<F> {
+        CachedAttention::cache(self)
+    }
+}
+// ANCHOR_END: cacheable
+
+impl<F: Float> WithCaches for Gpt<F, CachedAttention<F>> {
+    type Plain = Gpt<F, MultiHeadAttention<F>>;
+    fn add_caches(model: Self::Plain, storage: CacheStorage) -> Self {
+        model.map_attention(|attn| CachedAttention::new(attn, storage))
+    }
+    fn remove_caches(self) -> Self::Plain {
+        self.map_attention(CachedAttention::into_attn)
+    }
+}
+
+impl<M: WithCaches> KvModel<M>
+where
+    M::Attn: HoldsCache<M::Float>,
+{
     /// Give every attention layer of `model` an empty cache.
-    pub fn new(model: Gpt<F, MultiHeadAttention<F>>, storage: CacheStorage) -> Self {
-        KvGpt {
-            model: model.map_attention(|attn| CachedAttention::new(attn, storage)),
+    pub fn new(model: M::Plain, storage: CacheStorage) -> Self {
+        KvModel {
+            model: M::add_caches(model, storage),
             prefill_chunk: None,
         }
     }
 
     /// A cache with room for the whole context, written in place.
-    pub fn preallocated(model: Gpt<F, MultiHeadAttention<F>>) -> Self {
-        let capacity = model.config.context_length;
+    pub fn preallocated(model: M::Plain) -> Self {
+        let capacity = model.context_length();
         Self::new(model, CacheStorage::Preallocated { capacity })
     }
 
-    /// The model without its caches: chapter 4's plain [`Gpt`].
-    pub fn into_model(self) -> Gpt<F, MultiHeadAttention<F>> {
-        self.model.map_attention(CachedAttention::into_attn)
+    /// The model without its caches (for GPT-2, chapter 4's plain [`Gpt`]).
+    pub fn into_model(self) -> M::Plain {
+        self.model.remove_caches()
     }
 
-    pub fn config(&self) -> &GptConfig {
-        &self.model.config
+    /// The model with its caches (to read its configuration; only this type feeds it).
+    pub fn model(&self) -> &M {
+        &self.model
     }
 
     /// Every layer's cache, first layer first (to look inside; only the model writes them).
-    pub fn caches(&self) -> impl Iterator<Item = &KvCache<F>> + '_ {
-        self.model.blocks.iter().map(|block| block.attn.cache())
+    pub fn caches(&self) -> impl Iterator<Item = &KvCache<M::Float>> + '_ {
+        self.model.attention_layers().into_iter().map(HoldsCache::cache)
     }
 
     /// Feed a long prompt in chunks of this many tokens (`None`, the default: all at once).
@@ -68,10 +110,10 @@ impl<F: Float> KvGpt<F> {
     #[cfg_attr(feature = "ex-ch08-3", allow(dead_code))] // the stub of exercise ch08-3 does not call it yet
     fn check_fits(&self, start: usize, t: usize) -> Result<()> {
         let end = start + t;
-        if end > self.model.config.context_length {
+        if end > self.model.context_length() {
             return Err(Error::ContextOverflow {
                 len: end,
-                context_length: self.model.config.context_length,
+                context_length: self.model.context_length(),
             });
         }
         Ok(())
@@ -85,7 +127,10 @@ impl<F: Float> KvGpt<F> {
         options: &GenerateOptions,
         use_cache: bool,
         on_token: impl FnMut(u32) -> Result<()> + Send,
-    ) -> Result<Generation> {
+    ) -> Result<Generation>
+    where
+        M: Send,
+    {
         // the whole loop runs on a rayon worker, so each matrix x vector splits in place
         shared::on_worker_thread(|| {
             if use_cache {
@@ -105,5 +150,12 @@ impl<F: Float> KvGpt<F> {
     /// Bytes written into all caches since they were created (see [`KvCache::bytes_copied`]).
     pub fn bytes_copied(&self) -> u64 {
         self.caches().map(KvCache::bytes_copied).sum()
+    }
+}
+
+impl<F: Float> KvGpt<F> {
+    /// GPT-2's dimensions.
+    pub fn config(&self) -> &GptConfig {
+        &self.model.config
     }
 }

@@ -1,16 +1,19 @@
 //! Cached decoding through chapter 4's `NextToken` trait (the reference solution of exercise
 //! ch08-4).
 
-use super::KvGpt;
+use super::{HoldsCache, KvModel, WithCaches};
 use ch04_gpt::NextToken;
 use ndarray::{Array1, ArrayView2, Axis};
-use shared::{Error, Float, Result};
+use shared::{Error, Result};
 
 // ANCHOR: next_token
 // ANCHOR: next_token_signature
 /// Cached decoding: feed only the tokens the caches have not seen.
-impl<F: Float> NextToken<F> for KvGpt<F> {
-    fn next_logits(&mut self, tokens: &[u32]) -> Result<Array1<F>> {
+impl<M: WithCaches> NextToken<M::Float> for KvModel<M>
+where
+    M::Attn: HoldsCache<M::Float>,
+{
+    fn next_logits(&mut self, tokens: &[u32]) -> Result<Array1<M::Float>> {
         // ANCHOR_END: next_token_signature
         let cached = self.current_pos()?;
         if tokens.len() <= cached {
@@ -35,7 +38,7 @@ impl<F: Float> NextToken<F> for KvGpt<F> {
     }
 
     fn context_length(&self) -> usize {
-        self.config().context_length
+        self.model.context_length()
     }
 }
 // ANCHOR_END: next_token
