@@ -5,15 +5,12 @@
 //! Check it: `cargo run -p exercises -- check ch08-3`. Stuck: `cargo run -p exercises -- hint ch08-3`.
 #![allow(unused_imports, unused_variables)] // nothing is used yet: delete this line when done
 
-use super::{HoldsCache, KvModel, WithCaches};
+use super::{KvModel, WithCaches};
 use crate::kv_cache::KvCache;
 use ndarray::{Array2, Array3, ArrayView2};
 use shared::{Error, Result};
 
-impl<M: WithCaches> KvModel<M>
-where
-    M::Attn: HoldsCache<M::Float>,
-{
+impl<M: WithCaches> KvModel<M> {
     /// How many positions the caches hold, which is the position of the next token fed.
     pub fn current_pos(&self) -> Result<usize> {
         // TODO: there is no counter to read. Every layer's cache (self.caches()) knows its

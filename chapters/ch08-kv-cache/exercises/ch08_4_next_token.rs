@@ -4,15 +4,12 @@
 //! Check it: `cargo run -p exercises -- check ch08-4`. Stuck: `cargo run -p exercises -- hint ch08-4`.
 #![allow(unused_imports, unused_variables)] // nothing is used yet: delete this line when done
 
-use super::{HoldsCache, KvModel, WithCaches};
+use super::{KvModel, WithCaches};
 use ch04_gpt::NextToken;
 use ndarray::{Array1, ArrayView2, Axis};
 use shared::{Error, Result};
 
-impl<M: WithCaches> NextToken<M::Float> for KvModel<M>
-where
-    M::Attn: HoldsCache<M::Float>,
-{
+impl<M: WithCaches> NextToken<M::Float> for KvModel<M> {
     /// tokens: the prompt and everything generated so far -> logits of the next token `[vocab_size]`.
     fn next_logits(&mut self, tokens: &[u32]) -> Result<Array1<M::Float>> {
         // TODO: the caches already hold the first self.current_pos()? tokens. Feed only the

@@ -1,6 +1,6 @@
 //! Looking inside the cache: layers, shapes, bytes.
 
-use crate::kv_model::{HoldsCache, KvModel, WithCaches};
+use crate::kv_model::{KvModel, WithCaches};
 use shared::Float;
 use std::fmt;
 
@@ -27,10 +27,7 @@ pub struct CacheInfo {
 }
 
 impl CacheInfo {
-    pub fn of<M: WithCaches>(model: &KvModel<M>) -> Self
-    where
-        M::Attn: HoldsCache<M::Float>,
-    {
+    pub fn of<M: WithCaches>(model: &KvModel<M>) -> Self {
         let layers: Vec<LayerCache> = model
             .caches()
             .map(|c| {

@@ -38,7 +38,7 @@ pub type KvGpt<F> = KvModel<Gpt<F, CachedAttention<F>>>;
 /// A model family with a cache in every attention layer: how the one [`KvModel`] serves every
 /// family. Each family says how to swap its attention for [`CachedAttention`] and back (with
 /// its `map_attention`).
-pub trait WithCaches: CausalLm + Sized {
+pub trait WithCaches: CausalLm<Attn: HoldsCache<Self::Float>> + Sized {
     /// The same model without caches (chapter 4's `Gpt`, chapter 6's model).
     type Plain: CausalLm<Float = Self::Float>;
     fn add_caches(model: Self::Plain, storage: CacheStorage) -> Self;
@@ -67,10 +67,7 @@ impl<F: Float> WithCaches for Gpt<F, CachedAttention<F>> {
     }
 }
 
-impl<M: WithCaches> KvModel<M>
-where
-    M::Attn: HoldsCache<M::Float>,
-{
+impl<M: WithCaches> KvModel<M> {
     /// Give every attention layer of `model` an empty cache.
     pub fn new(model: M::Plain, storage: CacheStorage) -> Self {
         KvModel {

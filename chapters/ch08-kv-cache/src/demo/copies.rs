@@ -7,7 +7,7 @@
 
 use crate::demo::error::DemoResult;
 use ch04_gpt::{sample, NextToken, Sampling};
-use ch08_kv_cache::{CacheStorage, KvGpt};
+use ch08_kv_cache::{CacheStorage, KvModel, WithCaches};
 use measure::progress::Progress;
 use serde::Serialize;
 use ch08_kv_cache::memory::short_bytes;
@@ -59,14 +59,14 @@ pub struct CopySummary {
 }
 
 /// The same model with an empty cache of another storage (the weights are moved, not copied).
-pub fn with_storage(model: KvGpt<f32>, storage: CacheStorage) -> KvGpt<f32> {
-    KvGpt::new(model.into_model(), storage)
+pub fn with_storage<M: WithCaches>(model: KvModel<M>, storage: CacheStorage) -> KvModel<M> {
+    KvModel::new(model.into_model(), storage)
 }
 
 /// Greedy-generate `new_tokens` after `prompt` the way `generate` does (the prompt at step 0,
-/// then one token per step) and record [`KvGpt::bytes_copied`] after every step.
-pub fn count_copies(
-    model: &mut KvGpt<f32>,
+/// then one token per step) and record [`KvModel::bytes_copied`] after every step.
+pub fn count_copies<M: WithCaches<Float = f32>>(
+    model: &mut KvModel<M>,
     prompt: &[u32],
     new_tokens: usize,
     progress: &Progress,
@@ -88,13 +88,13 @@ pub fn count_copies(
 }
 
 /// Count both strategies on `model` (returned with its original preallocated cache).
-pub fn compare(
-    model: KvGpt<f32>,
+pub fn compare<M: WithCaches<Float = f32>>(
+    model: KvModel<M>,
     prompt: &[u32],
     new_tokens: usize,
     progress: &Progress,
-) -> DemoResult<(KvGpt<f32>, [CopyCount; 2])> {
-    let capacity = model.config().context_length;
+) -> DemoResult<(KvModel<M>, [CopyCount; 2])> {
+    let capacity = model.model().context_length();
     let mut counts = Vec::new();
     let mut model = model;
     for storage in [CacheStorage::Concat, CacheStorage::Preallocated { capacity }] {

@@ -5,12 +5,12 @@ use crate::demo::cli::DemoArgs;
 use crate::demo::copies::{self, CopySummary};
 use crate::demo::error::{DemoError, DemoResult};
 use crate::demo::plots;
-use crate::demo::setup::{self, Prepared, Weights};
+use crate::demo::setup::{self, LoadedModel, Prepared, Weights};
 use crate::demo::stream::TextStream;
 use crate::demo::timing::{self, TimingRow};
 use ch04_gpt::{GenerateOptions, Generation, Sampling};
 use ch08_kv_cache::memory::{self, short_bytes, Dtype, GPT, GQA, PYTHIA};
-use ch08_kv_cache::{CacheInfo, KvGpt};
+use ch08_kv_cache::{CacheInfo, KvGpt, KvModel, WithCaches};
 use measure::output::{say, say_now};
 use measure::progress::Progress;
 use serde::Serialize;
@@ -73,7 +73,19 @@ pub fn run(args: &DemoArgs) -> DemoResult<()> {
     if human {
         say(format!("(weights ready in {:.1} s)\n", started.elapsed().as_secs_f64()))?;
     }
-    let mut kv = KvGpt::preallocated(model);
+    match model {
+        LoadedModel::Gpt2(model) => run_with(args, &prepared, KvGpt::preallocated(model), sampling),
+    }
+}
+
+/// The demo on one model family, its weights ready.
+fn run_with<M: WithCaches<Float = f32> + Send>(
+    args: &DemoArgs,
+    prepared: &Prepared,
+    mut kv: KvModel<M>,
+    sampling: Sampling,
+) -> DemoResult<()> {
+    let human = !args.json;
     let prompt = prepared.prompt_ids.clone();
     let options = GenerateOptions {
         max_new_tokens: args.prompt.max_new_tokens,
@@ -88,7 +100,7 @@ pub fn run(args: &DemoArgs) -> DemoResult<()> {
         say(format!("\nWith the KV cache ({} new tokens at most, streamed):", args.prompt.max_new_tokens))?;
         say_now(&args.prompt.prompt)?;
     }
-    let (cached, text) = generate_streamed(&mut kv, &prepared, &prompt, &options, human)?;
+    let (cached, text) = generate_streamed(&mut kv, prepared, &prompt, &options, human)?;
     let cache_info = kv.cache_info(); // before the uncached run resets the caches
     if human {
         say("\n\nWithout the cache (the same generation, recomputing the whole sequence every step)...")?;
@@ -203,8 +215,8 @@ fn print_header(prepared: &Prepared) -> DemoResult<()> {
 }
 
 /// Generate with the cache, printing each piece of text as soon as its token exists.
-fn generate_streamed(
-    kv: &mut KvGpt<f32>,
+fn generate_streamed<M: WithCaches<Float = f32> + Send>(
+    kv: &mut KvModel<M>,
     prepared: &Prepared,
     prompt: &[u32],
     options: &GenerateOptions,

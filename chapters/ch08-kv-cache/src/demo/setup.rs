@@ -22,6 +22,11 @@ pub enum Weights {
     Pretrained { dir: PathBuf },
 }
 
+/// The weights, of whichever family the folder holds.
+pub enum LoadedModel {
+    Gpt2(Gpt<f32>),
+}
+
 /// Everything known before the weights are loaded.
 pub struct Prepared {
     pub config: GptConfig,
@@ -55,12 +60,12 @@ impl Prepared {
     }
 
     /// Build or read the weights (the slow part: ~500 MB for GPT-2 124M).
-    pub fn load_model(&self) -> DemoResult<Gpt<f32>> {
+    pub fn load_model(&self) -> DemoResult<LoadedModel> {
         match &self.weights {
-            Weights::Random { seed, .. } => Ok(Gpt::random(&self.config, *seed)?),
+            Weights::Random { seed, .. } => Ok(LoadedModel::Gpt2(Gpt::random(&self.config, *seed)?)),
             Weights::Pretrained { dir } => {
                 let ckpt = Checkpoint::open_folder(dir)?; // model.safetensors, or shards through their index
-                Ok(Gpt::load(&ckpt, &self.config)?)
+                Ok(LoadedModel::Gpt2(Gpt::load(&ckpt, &self.config)?))
             }
         }
     }

@@ -8,7 +8,7 @@
 
 use crate::demo::error::DemoResult;
 use ch04_gpt::GenerateOptions;
-use ch08_kv_cache::KvGpt;
+use ch08_kv_cache::{KvModel, WithCaches};
 use measure::progress::Progress;
 use measure::stats;
 use serde::Serialize;
@@ -58,8 +58,8 @@ impl TimingRow {
 /// `options.max_new_tokens` is replaced by each length and `eos_token_id` is ignored, so every
 /// run generates exactly the tokens asked for. `progress` advances by one per generated token
 /// and gets a line per length.
-pub fn time_lengths(
-    model: &mut KvGpt<f32>,
+pub fn time_lengths<M: WithCaches<Float = f32> + Send>(
+    model: &mut KvModel<M>,
     prompt: &[u32],
     lengths: &[usize],
     runs: usize,

@@ -1,7 +1,7 @@
 //! Cached decoding through chapter 4's `NextToken` trait (the reference solution of exercise
 //! ch08-4).
 
-use super::{HoldsCache, KvModel, WithCaches};
+use super::{KvModel, WithCaches};
 use ch04_gpt::NextToken;
 use ndarray::{Array1, ArrayView2, Axis};
 use shared::{Error, Result};
@@ -9,10 +9,7 @@ use shared::{Error, Result};
 // ANCHOR: next_token
 // ANCHOR: next_token_signature
 /// Cached decoding: feed only the tokens the caches have not seen.
-impl<M: WithCaches> NextToken<M::Float> for KvModel<M>
-where
-    M::Attn: HoldsCache<M::Float>,
-{
+impl<M: WithCaches> NextToken<M::Float> for KvModel<M> {
     fn next_logits(&mut self, tokens: &[u32]) -> Result<Array1<M::Float>> {
         // ANCHOR_END: next_token_signature
         let cached = self.current_pos()?;

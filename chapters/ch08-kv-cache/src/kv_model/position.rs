@@ -1,15 +1,12 @@
 //! The position of the next token, derived from the caches; feeding tokens there; starting
 //! again (the reference solution of exercise ch08-3).
 
-use super::{HoldsCache, KvModel, WithCaches};
+use super::{KvModel, WithCaches};
 use crate::kv_cache::KvCache;
 use ndarray::{Array2, Array3, ArrayView2};
 use shared::{Error, Result};
 
-impl<M: WithCaches> KvModel<M>
-where
-    M::Attn: HoldsCache<M::Float>,
-{
+impl<M: WithCaches> KvModel<M> {
     // ANCHOR: current_pos
     // ANCHOR: current_pos_signature
     /// How many positions the caches hold, which is the position of the next token fed.
