@@ -9,17 +9,17 @@ use ch04_gpt::{GenerateOptions, Gpt, Sampling};
 use ch08_kv_cache::KvGpt;
 use measure::{BenchArgs, DecodeRun, Decoder, MeasureResult};
 use ndarray::ArrayView2;
-use shared::GptConfig;
+use measure::flops::ModelShape;
 
 /// `KvGpt` with a preallocated cache (room for the whole context, written in place).
 pub struct Gpt2 {
     model: KvGpt<f32>,
-    config: GptConfig,
+    shape: ModelShape,
 }
 
 impl Decoder for Gpt2 {
-    fn config(&self) -> &GptConfig {
-        &self.config
+    fn shape(&self) -> &ModelShape {
+        &self.shape
     }
 
     fn generate(&mut self, prompt: &[u32], new_tokens: usize, use_cache: bool) -> shared::Result<DecodeRun> {
@@ -49,12 +49,12 @@ pub fn run(args: &BenchArgs) -> MeasureResult<()> {
         Some(dir) => ch04_gpt::model::read_config(dir)?,
         None => args.config.config(),
     };
-    measure::bench::validate(args, &config)?;
+    measure::bench::validate(args, &ModelShape::gpt2(&config))?;
     let (model, name) = match &args.model.model {
         Some(dir) => (Gpt::<f32>::from_pretrained(dir)?, dir.display().to_string()),
         None => (Gpt::<f32>::random(&args.config.config(), args.model.seed)?, format!("{}, random weights", args.config.name())),
     };
-    let config = model.config.clone();
-    let mut gpt2 = Gpt2 { model: KvGpt::preallocated(model), config };
+    let shape = ModelShape::gpt2(&model.config);
+    let mut gpt2 = Gpt2 { model: KvGpt::preallocated(model), shape };
     measure::bench::run(args, &mut gpt2, &name)
 }

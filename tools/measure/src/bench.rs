@@ -37,14 +37,14 @@ use crate::sgemm::{self, GemmResult};
 use crate::{flops, rss, stats};
 use clap::Args;
 use serde::Serialize;
-use shared::GptConfig;
+use crate::flops::ModelShape;
 use std::time::{Duration, Instant};
 
 /// A model the benchmark can measure: greedy generation with and without a KV cache, and a
 /// prefill. Each chapter's binary adapts its model to this (chapter 8: `KvGpt`).
 pub trait Decoder {
     /// The model's shape (parameters, layers, context).
-    fn config(&self) -> &GptConfig;
+    fn shape(&self) -> &ModelShape;
     /// Generate exactly `new_tokens` tokens greedily after `prompt` (no stop at end-of-text),
     /// with or without the cache, from an empty cache.
     fn generate(&mut self, prompt: &[u32], new_tokens: usize, use_cache: bool) -> shared::Result<DecodeRun>;
@@ -240,7 +240,7 @@ const FORMULAS: Formulas = Formulas {
 };
 
 /// Refuse settings that cannot be measured, before anything slow starts.
-pub fn validate(args: &BenchArgs, config: &GptConfig) -> MeasureResult<()> {
+pub fn validate(args: &BenchArgs, config: &ModelShape) -> MeasureResult<()> {
     let bad = |m: String| Err(MeasureError::Usage(m));
     if args.runs == 0 {
         return bad("--runs must be at least 1".into());
@@ -282,7 +282,7 @@ pub fn decode_tokens_per_s(g: &DecodeRun) -> f64 {
 /// Run the benchmark on `model` and print the table (or JSON). `name` says in the header
 /// which model this is (`gpt2-124m, random weights`, a folder).
 pub fn run(args: &BenchArgs, model: &mut dyn Decoder, name: &str) -> MeasureResult<()> {
-    let config = model.config().clone();
+    let config = model.shape().clone();
     validate(args, &config)?;
     let human = !args.json;
     if human {
@@ -291,7 +291,7 @@ pub fn run(args: &BenchArgs, model: &mut dyn Decoder, name: &str) -> MeasureResu
             name,
             config.n_layers,
             config.d_model,
-            config.n_params() as f64 / 1e6,
+            config.n_params as f64 / 1e6,
             rayon::current_num_threads()
         ))?;
         say(format!(
@@ -332,7 +332,7 @@ pub fn run(args: &BenchArgs, model: &mut dyn Decoder, name: &str) -> MeasureResu
         n_heads: config.n_heads,
         context_length: config.context_length,
         vocab_size: config.vocab_size,
-        n_params: config.n_params(),
+        n_params: config.n_params,
         threads: rayon::current_num_threads(),
         cpu: machine::cpu_model(),
         kernels: machine::kernels(),
@@ -370,7 +370,7 @@ pub fn run(args: &BenchArgs, model: &mut dyn Decoder, name: &str) -> MeasureResu
 /// ([`DecodeRow::with_roofline`]), once every bandwidth pass is in.
 fn measure_decode(
     kv: &mut dyn Decoder,
-    config: &GptConfig,
+    config: &ModelShape,
     args: &BenchArgs,
     prompt_len: usize,
     probe: &mut Probe,
@@ -411,7 +411,7 @@ fn measure_decode(
 
 impl DecodeRow {
     /// Fill in the roofline columns from the bandwidth (GB/s) and the weights-only roofline.
-    fn with_roofline(mut self, config: &GptConfig, bandwidth_gbps: f64, roofline: f64) -> Self {
+    fn with_roofline(mut self, config: &ModelShape, bandwidth_gbps: f64, roofline: f64) -> Self {
         let mean_seq = self.prompt_len + self.cached_new_tokens / 2;
         let bytes = flops::weight_bytes_per_token(config) + flops::kv_bytes_read(config, mean_seq);
         self.roofline_with_cache_tokens_per_s = bandwidth_gbps * 1e9 / bytes;
@@ -422,7 +422,7 @@ impl DecodeRow {
 
 /// One cached generation (the longest prompt, `args.new_tokens` new tokens) with the peak
 /// resident size reset first: the memory decoding holds, against weights + KV cache.
-fn measure_memory(kv: &mut dyn Decoder, config: &GptConfig, args: &BenchArgs, bar: &Progress) -> MeasureResult<Memory> {
+fn measure_memory(kv: &mut dyn Decoder, config: &ModelShape, args: &BenchArgs, bar: &Progress) -> MeasureResult<Memory> {
     let prompt_len = args.prompt_len.0.iter().max().copied().unwrap_or(1);
     bar.stage(format!("peak memory of a cached generation after {prompt_len} tokens"));
     let peak_rss_build_bytes = rss::peak_bytes();
@@ -430,7 +430,7 @@ fn measure_memory(kv: &mut dyn Decoder, config: &GptConfig, args: &BenchArgs, ba
     let ids = prompt(prompt_len, config.vocab_size, args.model.seed);
     kv.generate(&ids, args.new_tokens, true)?;
     let peak_rss_decode_bytes = if reset { rss::peak_bytes() } else { None };
-    let weights_bytes = 4 * config.n_params() as u64;
+    let weights_bytes = 4 * config.n_params as u64;
     let kv_cache_bytes = kv.kv_cache_allocated_bytes();
     bar.inc(1);
     Ok(Memory {
@@ -445,7 +445,7 @@ fn measure_memory(kv: &mut dyn Decoder, config: &GptConfig, args: &BenchArgs, ba
 }
 
 /// One forward pass over a `prefill_len` prompt, filling the cache, `args.runs` times.
-fn measure_prefill(kv: &mut dyn Decoder, config: &GptConfig, args: &BenchArgs, bar: &Progress) -> MeasureResult<Prefill> {
+fn measure_prefill(kv: &mut dyn Decoder, config: &ModelShape, args: &BenchArgs, bar: &Progress) -> MeasureResult<Prefill> {
     let ids = prompt(args.prefill_len, config.vocab_size, args.model.seed + 1);
     let mut secs = Vec::new();
     for run in 1..=args.runs {
