@@ -94,7 +94,9 @@ pub const GPT: [ModelShape; 5] = [
     mha("GPT-3 (175B)", 96, 12288, 96, 2048),
 ];
 
-/// The Pythia suite (Biderman et al. 2023, table 1), context 2048.
+/// The Pythia suite (Biderman et al. 2023, table 1), context 2048. Every row was checked
+/// against the training configuration EleutherAI publishes for that model (`num-layers`,
+/// `hidden-size`, `num-attention-heads`, `seq-length`; GPT-NeoX has one KV head per query head).
 pub const PYTHIA: [ModelShape; 8] = [
     mha("pythia-70m", 6, 512, 8, 2048),
     mha("pythia-160m", 12, 768, 12, 2048),
