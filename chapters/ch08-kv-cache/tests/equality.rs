@@ -9,28 +9,10 @@ use ndarray::{s, Axis};
 use shared::tolerance::{F32_REORDERED, F64_REORDERED};
 use shared::Float;
 
-/// Feed `prompt` then `steps` greedy tokens one by one with the cache, and compare the logits of
-/// every new position with the uncached model run over the whole sequence.
-fn logits_match<F: Float>(mut reference: Gpt<F>, tol: f64, storage: CacheStorage, prompt_len: usize, steps: usize) -> f64 {
-    let mut model = KvGpt::new(reference.clone(), storage);
-    let mut seq = prompt(prompt_len, 101, 1);
-    let mut worst = 0.0f64;
-    let mut logits = model.forward(row(&seq), true).unwrap().index_axis_move(Axis(0), 0); // [t, vocab]
-    for step in 0..=steps {
-        let full = reference.logits(&seq).unwrap(); // [len, vocab], uncached
-        let new_rows = full.slice(s![full.nrows() - logits.nrows().., ..]);
-        let diff = max_abs_diff(&logits, new_rows);
-        assert!(diff <= tol, "{} step {step}: max |cached - uncached| = {diff:e} > {tol:e}", F::NAME);
-        worst = worst.max(diff);
-        if step == steps {
-            break;
-        }
-        let last: Vec<f64> = logits.row(logits.nrows() - 1).iter().map(|x| x.as_f64()).collect();
-        let next = ch04_gpt::sampling::argmax(&last);
-        seq.push(next);
-        logits = model.forward(row(&[next]), true).unwrap().index_axis_move(Axis(0), 0); // [1, vocab]
-    }
-    worst
+/// Chapter 8's check on GPT-2: `model` is `reference` with a cache of `storage`.
+fn gpt2_logits_match<F: Float>(reference: Gpt<F>, tol: f64, storage: CacheStorage, prompt_len: usize, steps: usize) -> f64 {
+    let model = KvGpt::new(reference.clone(), storage);
+    logits_match(reference, model, tol, prompt_len, steps, 101)
 }
 
 #[test]
@@ -39,8 +21,8 @@ fn f32_logits_equal_at_every_step() {
     for storage in STORAGES {
         for prompt_len in [1, 4, 13] {
             // GPT-2's 0.02 initialisation (logits below 1) and the 0.3 fixture (logits up to ~8)
-            worst = worst.max(logits_match(uncached::<f32>(&tiny_config(), 11), F32_REORDERED, storage, prompt_len, 12));
-            worst = worst.max(logits_match(fixture_model::<f32>(), F32_REORDERED, storage, prompt_len, 12));
+            worst = worst.max(gpt2_logits_match(uncached::<f32>(&tiny_config(), 11), F32_REORDERED, storage, prompt_len, 12));
+            worst = worst.max(gpt2_logits_match(fixture_model::<f32>(), F32_REORDERED, storage, prompt_len, 12));
         }
     }
     eprintln!("f32: max |cached - uncached| = {worst:e} (tolerance {F32_REORDERED:e})");
@@ -52,8 +34,8 @@ fn f64_logits_equal_at_every_step() {
     for storage in STORAGES {
         for prompt_len in [1, 4, 13] {
             // GPT-2's 0.02 initialisation (logits below 1) and the 0.3 fixture (logits up to ~8)
-            worst = worst.max(logits_match(uncached::<f64>(&tiny_config(), 11), F64_REORDERED, storage, prompt_len, 12));
-            worst = worst.max(logits_match(fixture_model::<f64>(), F64_REORDERED, storage, prompt_len, 12));
+            worst = worst.max(gpt2_logits_match(uncached::<f64>(&tiny_config(), 11), F64_REORDERED, storage, prompt_len, 12));
+            worst = worst.max(gpt2_logits_match(fixture_model::<f64>(), F64_REORDERED, storage, prompt_len, 12));
         }
     }
     eprintln!("f64: max |cached - uncached| = {worst:e} (tolerance {F64_REORDERED:e})");

@@ -1,9 +1,9 @@
 //! Helpers shared by chapter 8's tests: tiny models and comparisons.
 #![allow(dead_code)]
 
-use ch04_gpt::Gpt;
-use ch08_kv_cache::{CacheStorage, KvGpt};
-use ndarray::{Array2, ArrayView2};
+use ch04_gpt::{CausalLm, Gpt};
+use ch08_kv_cache::{CacheStorage, KvGpt, KvModel, WithCaches};
+use ndarray::{s, Array2, ArrayView2, Axis};
 use shared::{Float, GptConfig};
 
 /// A model small enough for debug builds, with GQA (4 query heads share 2 KV heads).
@@ -33,6 +33,38 @@ pub fn cached<F: Float>(config: &GptConfig, seed: u64, storage: CacheStorage) ->
 pub fn fixture_model<F: Float>() -> Gpt<F> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/gpt2-tiny-b");
     Gpt::from_pretrained(&dir).unwrap()
+}
+
+/// Feed a prompt then `steps` greedy tokens one by one to `model` (with its cache), and compare
+/// the logits of every new position with `reference` (the same weights, uncached) run over the
+/// whole sequence. Returns the largest difference; fails above `tol`.
+pub fn logits_match<M: WithCaches>(
+    mut reference: M::Plain,
+    mut model: KvModel<M>,
+    tol: f64,
+    prompt_len: usize,
+    steps: usize,
+    vocab: u32,
+) -> f64 {
+    let name = <M::Float as Float>::NAME;
+    let mut seq = prompt(prompt_len, vocab, 1);
+    let mut worst = 0.0f64;
+    let mut logits = model.forward(row(&seq), true).unwrap().index_axis_move(Axis(0), 0); // [t, vocab]
+    for step in 0..=steps {
+        let full = reference.forward(row(&seq), 0, false).unwrap().index_axis_move(Axis(0), 0); // [len, vocab], uncached
+        let new_rows = full.slice(s![full.nrows() - logits.nrows().., ..]);
+        let diff = max_abs_diff(&logits, new_rows);
+        assert!(diff <= tol, "{name} step {step}: max |cached - uncached| = {diff:e} > {tol:e}");
+        worst = worst.max(diff);
+        if step == steps {
+            break;
+        }
+        let last: Vec<f64> = logits.row(logits.nrows() - 1).iter().map(|x| x.as_f64()).collect();
+        let next = ch04_gpt::sampling::argmax(&last);
+        seq.push(next);
+        logits = model.forward(row(&[next]), true).unwrap().index_axis_move(Axis(0), 0); // [1, vocab]
+    }
+    worst
 }
 
 pub const STORAGES: [CacheStorage; 2] = [CacheStorage::Concat, CacheStorage::Preallocated { capacity: 40 }];
