@@ -7,6 +7,7 @@ How to run it (from the workspace root; see tools/README.md):
     .venv-fixtures/bin/pip install -r tools/requirements-fixtures.txt
     .venv-fixtures/bin/python tools/make_fixtures.py            # writes tests/fixtures/
     .venv-fixtures/bin/python tools/make_fixtures.py --out DIR  # writes elsewhere (to compare)
+    .venv-fixtures/bin/python tools/make_fixtures.py --only gpt2 qwen3-tiny  # only these folders
 
 What it writes, for two tiny GPT-2 configurations (gpt2-tiny-a, gpt2-tiny-b):
 
@@ -21,6 +22,13 @@ What it writes, for two tiny GPT-2 configurations (gpt2-tiny-a, gpt2-tiny-b):
 
 and `gpt2-tiny-a-published-layout/`: the weights of gpt2-tiny-a named the way the published
 `gpt2` hub files are (no `transformer.` prefix, `h.N.attn.bias` causal-mask buffers, no lm_head).
+
+For chapter 6 it also writes four RoPE models the same way, with reference.json in the same
+format: `llama-tiny-gqa/` (GQA, Llama 3 RoPE scaling, untied, saved in 2 shards), `qwen3-tiny/`
+(q/k norm, head_dim apart from width/heads, tied, BF16 weights), `qwen2-tiny/` (q/k/v biases,
+one kv head) and `neox-tiny/` (rotary on a quarter of each head, parallel residual). Their
+float64 references patch transformers' rotary embedding and RMSNorm, which compute in float32
+even after `model.double()` (see `float64_internals`).
 
 Everything is seeded and torch runs on one CPU thread: running it again with the pinned
 versions gives byte-identical files. The script checks its own output (vocab sizes, that
@@ -321,8 +329,8 @@ def write_published_layout(folder, model):
 # Chapter 6: RoPE families (Llama, Qwen 3, Qwen 2, GPT-NeoX)
 # ---------------------------------------------------------------------------------------------
 # Same recipe as the GPT-2 folders (random weights with std 0.3, a tokenizer trained here,
-# reference.json with the same keys), plus what only RoPE models need: float64 references whose
-# rotary angles are computed in float64 (see Rope64 below).
+# reference.json with the same keys), plus float64 references whose rotary angles and RMSNorms
+# are really computed in float64 (see `float64_internals` below).
 
 ROPE_BIAS_NOISE = 0.2  # std of the noise added to every bias (q/k/v in Qwen 2, all in GPT-NeoX)
 ROPE_NORM_WEIGHT_NOISE = 0.2  # std of the noise added to every norm weight (they start at 1)
@@ -440,7 +448,7 @@ def rope_angles_in(model, dtype):
 @contextlib.contextmanager
 def rms_norm_in_input_dtype(model):
     """Every RMSNorm computes in float32 or the input's dtype, whichever is wider (transformers:
-    always float32). For a float32 (or wider-than-bf16) input nothing changes but the dtype."""
+    always float32). For a float32, bf16 or f16 input this is transformers' computation as is."""
     modules = [m for m in model.modules() if type(m).__name__.endswith("RMSNorm")]
 
     def patched(module):
@@ -463,6 +471,8 @@ def rms_norm_in_input_dtype(model):
 
 @contextlib.contextmanager
 def float64_internals(model, angles=torch.float64, norms=True):
+    """RoPE computed in `angles` (None: as transformers does it) and, if `norms`, RMSNorm in the
+    input's dtype. The default is what logits_f64 are computed with."""
     with contextlib.ExitStack() as stack:
         if angles is not None:
             stack.enter_context(rope_angles_in(model, angles))
