@@ -30,7 +30,7 @@ fn run(args: &GenerateArgs) -> Result<(), RunError> {
     args.sampling()?;
     // cheap checks first: config, tokenizer, prompt length; then the (slow) weights
     let (config, tokenizer) = match &args.model.model {
-        Some(dir) => (read_config(dir)?, Tokenizer::from_file(&dir.join("tokenizer.json"))?),
+        Some(dir) => (read_config(dir)?, Tokenizer::from_file(dir.join("tokenizer.json"))?),
         None => (GptConfig::gpt2_124m(), Tokenizer::shipped()),
     };
     let prompt_ids = args.prompt_ids(&tokenizer, config.context_length)?;

@@ -31,7 +31,7 @@ fn run(args: &GenerateArgs) -> Result<(), RunError> {
     args.sampling()?;
     // cheap checks first: config, tokenizer, prompt length; then the (slow) weights
     let (config, tokenizer) = match &args.model.model {
-        Some(dir) => (read_config(dir)?, Tokenizer::from_file(&dir.join("tokenizer.json"))?),
+        Some(dir) => (read_config(dir)?, Tokenizer::from_file(dir.join("tokenizer.json"))?),
         None => {
             let tokenizer = Tokenizer::shipped();
             // SmolLM2-135M's dimensions with the shipped tokenizer's vocabulary
