@@ -108,3 +108,38 @@ fn tokenizer_json_gives_the_ids_transformers_gave() {
         }
     }
 }
+
+/// What chapter 8 will cache: each layer's keys (after the rotation) and values, as
+/// transformers' `past_key_values` held them after the prompt, `[batch, n_kv_heads, seq, head_dim]`.
+#[test]
+fn rotated_keys_and_values_match_transformers_cache() {
+    use ch04_gpt::QkvAttention;
+    use ndarray::Array3;
+    for name in FIXTURES {
+        let r = reference(name);
+        let check = &r["past_key_values_check"];
+        let case = r["cases"].as_array().unwrap().iter().find(|c| c["name"] == check["case"]).unwrap();
+        let prompt = ids(&case["input_ids"]);
+        let mut model = Decoder::<f32>::from_pretrained(&fixture(name)).unwrap();
+        let d = model.config.d_model;
+        let mut x: Array3<f32> = model.embed_tokens.forward(prompt.iter().map(|&i| i as usize)).unwrap().into_shape_with_order((1, prompt.len(), d)).unwrap();
+        let mut worst = 0.0f64;
+        for (block, layer) in model.blocks.iter_mut().zip(check["layers"].as_array().unwrap()) {
+            let h = block.input_norm.forward(x.view().into_shape_with_order((prompt.len(), d)).unwrap()).unwrap();
+            let qkv = block.attn.project_qkv(h.into_shape_with_order((1, prompt.len(), d)).unwrap().view(), 0).unwrap();
+            for (ours, key) in [(&qkv.k, "key"), (&qkv.v, "value")] {
+                assert_eq!(ours.shape(), ids(&layer[format!("{key}_shape")]).iter().map(|&n| n as usize).collect::<Vec<_>>().as_slice());
+                let theirs: Vec<f64> = layer[key].as_array().unwrap().iter()
+                    .flat_map(|h| h.as_array().unwrap().iter().flat_map(|t| t.as_array().unwrap().iter().map(|v| v.as_f64().unwrap())))
+                    .collect(); // batch 0: [n_kv_heads][seq][head_dim]
+                for (a, b) in ours.iter().zip(&theirs) {
+                    let diff = (f64::from(*a) - b).abs();
+                    worst = worst.max(diff);
+                    assert!(diff <= F32_VS_TRANSFORMERS, "{name} {key}: {a} vs {b}");
+                }
+            }
+            x = block.forward(x, false).unwrap();
+        }
+        eprintln!("{name}: max |cached key/value - transformers| = {worst:e}");
+    }
+}
