@@ -152,6 +152,20 @@ impl DecoderConfig {
         }
     }
 
+    /// Number of parameters (weights, biases and norms; a tied LM head counted once).
+    pub fn n_params(&self) -> usize {
+        let (d, hd, ff) = (self.d_model, self.head_dim, self.d_ff);
+        let (q, kv) = (self.n_heads * hd, self.n_kv_heads * hd);
+        let neox = self.family == Family::GptNeoX;
+        let qkv = d * (q + 2 * kv) + if self.qkv_bias { q + 2 * kv } else { 0 };
+        let o = q * d + if self.o_bias { d } else { 0 };
+        let mlp = if neox { 2 * d * ff } else { 3 * d * ff } + if self.mlp_bias { if neox { ff + d } else { 2 * ff + d } } else { 0 };
+        let norm = if neox { 2 * d } else { d }; // LayerNorm has a bias
+        let qk_norm = if self.qk_norm { 2 * hd } else { 0 };
+        let head = if self.tie_word_embeddings { 0 } else { self.vocab_size * d };
+        self.vocab_size * d + self.n_layers * (qkv + o + mlp + 2 * norm + qk_norm) + norm + head
+    }
+
     /// Check that the numbers fit together (typed errors, no panic later).
     pub fn validate(&self) -> Result<()> {
         let bad = |s: String| Err(Error::InvalidConfig(s));
@@ -402,16 +416,23 @@ mod tests {
     }
 
     #[test]
+    fn parameter_counts_of_published_models() {
+        // SmolLM2-135M: 134,515,008 parameters; Pythia-70m: 70,426,624 (as PyTorch counts them)
+        assert_eq!(DecoderConfig::smollm2_135m().n_params(), 134_515_008);
+        let pythia = DecoderConfig::from_hf_str(PYTHIA_70M).unwrap();
+        assert_eq!(pythia.n_params(), 70_426_624);
+    }
+
+    /// EleutherAI/pythia-70m's config.json (abridged to the fields that matter).
+    const PYTHIA_70M: &str = r#"{"model_type": "gpt_neox", "hidden_act": "gelu", "hidden_size": 512,
+        "intermediate_size": 2048, "layer_norm_eps": 1e-05, "max_position_embeddings": 2048,
+        "num_attention_heads": 8, "num_hidden_layers": 6, "rotary_emb_base": 10000,
+        "rotary_pct": 0.25, "tie_word_embeddings": false, "use_parallel_residual": true,
+        "vocab_size": 50304, "bos_token_id": 0, "eos_token_id": 0}"#;
+
+    #[test]
     fn reads_pythia_with_its_neox_names() {
-        // EleutherAI/pythia-70m's config.json (abridged to the fields that matter)
-        let c = DecoderConfig::from_hf_str(
-            r#"{"model_type": "gpt_neox", "hidden_act": "gelu", "hidden_size": 512,
-            "intermediate_size": 2048, "layer_norm_eps": 1e-05, "max_position_embeddings": 2048,
-            "num_attention_heads": 8, "num_hidden_layers": 6, "rotary_emb_base": 10000,
-            "rotary_pct": 0.25, "tie_word_embeddings": false, "use_parallel_residual": true,
-            "vocab_size": 50304, "bos_token_id": 0, "eos_token_id": 0}"#,
-        )
-        .unwrap();
+        let c = DecoderConfig::from_hf_str(PYTHIA_70M).unwrap();
         assert_eq!((c.family, c.head_dim, c.n_kv_heads, c.rope.rotary_dim()), (Family::GptNeoX, 64, 8, 16));
         assert!(c.parallel_residual && c.qkv_bias && c.o_bias && c.mlp_bias && !c.tie_word_embeddings);
         assert_eq!(c.activation, Activation::GeluErf);
