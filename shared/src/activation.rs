@@ -1,4 +1,5 @@
-//! GELU, in the tanh form GPT-2 was trained with (`gelu_new` in Hugging Face).
+//! GELU, in the tanh form GPT-2 was trained with (`gelu_new` in Hugging Face), and in the exact
+//! erf form GPT-NeoX (Pythia) uses (`gelu` in Hugging Face, PyTorch's `nn.GELU()`).
 
 use crate::parallel::GELU_MIN_LEN;
 use crate::Float;
@@ -21,6 +22,22 @@ pub fn gelu<F: Float, S: DataMut<Elem = F>, D: Dimension>(x: &mut ArrayBase<S, D
 }
 // ANCHOR_END: gelu
 
+// ANCHOR: gelu_erf
+/// The exact GELU, `gelu(x) = x Phi(x) = 0.5 x (1 + erf(x / sqrt 2))`, element-wise, in place.
+/// `erf` is evaluated in f64 (`libm`, a port of the C library's) and rounded to `F`.
+pub fn gelu_erf<F: Float, S: DataMut<Elem = F>, D: Dimension>(x: &mut ArrayBase<S, D>) {
+    let gelu_one = |v: F| {
+        let v = v.as_f64();
+        F::cast(0.5 * v * (1.0 + libm::erf(v * std::f64::consts::FRAC_1_SQRT_2)))
+    };
+    if x.len() >= GELU_MIN_LEN {
+        x.par_mapv_inplace(gelu_one);
+    } else {
+        x.mapv_inplace(gelu_one);
+    }
+}
+// ANCHOR_END: gelu_erf
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,6 +57,24 @@ mod tests {
         assert!((x[2] + (1.0 - g1)).abs() < 1e-15, "gelu(-x) = -x + gelu(x)");
         assert!((x[3] - 10.0).abs() < 1e-12);
         assert!(x[4].abs() < 1e-12);
+    }
+
+    #[test]
+    fn gelu_erf_matches_the_normal_cdf() {
+        // Phi(1) = 0.8413447460685429, Phi(-1) = 0.15865525393145707, Phi(2) = 0.9772498680518208
+        // (tables of the standard normal distribution), so gelu(x) = x Phi(x).
+        let mut x = array![0.0f64, 1.0, -1.0, 2.0, -8.0];
+        gelu_erf(&mut x);
+        assert_eq!(x[0], 0.0);
+        assert!((x[1] - 0.841_344_746_068_542_9).abs() < 1e-15);
+        assert!((x[2] + 0.158_655_253_931_457_07).abs() < 1e-15);
+        assert!((x[3] - 2.0 * 0.977_249_868_051_820_8).abs() < 1e-15);
+        assert!(x[4].abs() < 1e-13);
+        // and it is not the tanh form, which is 0.841192 at 1
+        assert!((x[1] - 0.841192).abs() > 1e-4);
+        let mut long = ndarray::Array1::from_elem(GELU_MIN_LEN + 1, 1.0f32);
+        gelu_erf(&mut long);
+        assert!(long.iter().all(|&g| (g - 0.841_344_7).abs() < 1e-6));
     }
 
     #[test]

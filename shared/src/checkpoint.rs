@@ -63,6 +63,21 @@ impl Shard {
     }
 }
 
+/// `config.json` of a Hugging Face model folder, with a clear error when the folder itself is
+/// missing (before any file in it is read).
+pub fn config_json_in(dir: &Path) -> Result<PathBuf> {
+    if !dir.is_dir() {
+        return Err(Error::io(
+            dir,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "not a folder (expected config.json, model.safetensors, tokenizer.json)",
+            ),
+        ));
+    }
+    Ok(dir.join("config.json"))
+}
+
 /// Prefixes tried, in order, before a tensor name.
 const PREFIXES: [&str; 2] = ["", "transformer."];
 

@@ -221,6 +221,19 @@ pub mod conformance {
         BadInput { group: Group::Out, args: &["--out", "{file}"], exit_code: 2, message: "cannot write into" },
     ];
 
+    /// A failed run's stderr: exactly one `error: ...` line containing `needle` (`note:` lines
+    /// aside), and no panic. Returns what is wrong, for the test to report.
+    pub fn one_error_line(stderr: &str, needle: &str) -> Result<(), String> {
+        if stderr.contains("panicked") {
+            return Err(format!("panicked: {stderr}"));
+        }
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.starts_with("note:")).collect();
+        match lines[..] {
+            [line] if line.starts_with("error: ") && line.contains(needle) => Ok(()),
+            _ => Err(format!("expected one line `error: ...{needle}...`, got: {stderr}")),
+        }
+    }
+
     /// Run every bad input of `groups` through the binary `exe` (with `base` arguments first,
     /// e.g. a required positional): each must print exactly one `error:` line containing the
     /// expected message, on stderr, nothing on stdout, and exit with the expected code.

@@ -1,7 +1,7 @@
 //! The ndarray core of the workspace: what no chapter is about, but every chapter uses.
 //!
 //! - [`Float`]: every model is generic over `f32` (speed) and `f64` (near-exact proofs).
-//! - numerics: [`Linear`], [`LayerNorm`], [`gelu`], [`softmax_rows`], [`causal_mask`],
+//! - numerics: [`Linear`], [`LayerNorm`], [`gelu`] (and [`gelu_erf`]), [`softmax_rows`], [`causal_mask`],
 //!   [`Embedding`], seeded initialisation ([`init`]).
 //! - plumbing: [`GptConfig`] (reads Hugging Face `config.json`), [`Checkpoint`] (reads
 //!   `model.safetensors` or the shards of `model.safetensors.index.json`), [`Error`], and
@@ -28,7 +28,7 @@ pub mod parallel;
 pub mod softmax;
 pub mod tolerance;
 
-pub use activation::gelu;
+pub use activation::{gelu, gelu_erf};
 pub use attention_kernel::causal_attention;
 pub use checkpoint::Checkpoint;
 pub use config::GptConfig;

@@ -35,6 +35,15 @@ impl<F: Float> Linear<F> {
         })
     }
 
+    /// Load a PyTorch `nn.Linear`: `{name}.weight` is `[out, in]`, and `{name}.bias` `[out]`
+    /// when `bias` is true.
+    pub fn load(ckpt: &Checkpoint, name: &str, n_in: usize, n_out: usize, bias: bool) -> Result<Self> {
+        Ok(Linear {
+            weight: ckpt.matrix(&format!("{name}.weight"), n_out, n_in)?,
+            bias: if bias { Some(ckpt.vector(&format!("{name}.bias"), n_out)?) } else { None },
+        })
+    }
+
     pub fn n_in(&self) -> usize {
         self.weight.ncols()
     }

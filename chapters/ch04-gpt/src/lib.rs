@@ -20,6 +20,7 @@ pub mod causal_lm;
 pub mod generate;
 pub mod mlp;
 pub mod model;
+pub mod run;
 pub mod sampling;
 
 pub use attention::{Attention, QkvAttention};

@@ -6,7 +6,7 @@ use crate::mlp::Mlp;
 use ch02_embeddings::GptEmbeddings;
 use ch03_attention::MultiHeadAttention;
 use ndarray::{s, Array2, Array3, ArrayView2, Axis};
-use shared::{init, linear, Checkpoint, Error, Float, GptConfig, LayerNorm, Result};
+use shared::{init, linear, Checkpoint, Float, GptConfig, LayerNorm, Result};
 use std::path::Path;
 
 /// GPT-2, generic over the float type `F` and the attention layer `A`.
@@ -132,16 +132,7 @@ impl<F: Float> Gpt<F, MultiHeadAttention<F>> {
 /// Read `config.json` of a Hugging Face snapshot folder, with a clear error when the folder
 /// itself is missing.
 pub fn read_config(dir: &Path) -> Result<GptConfig> {
-    if !dir.is_dir() {
-        return Err(Error::Io {
-            path: dir.to_path_buf(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "not a folder (expected config.json, model.safetensors, tokenizer.json)",
-            ),
-        });
-    }
-    GptConfig::from_hf_json(&dir.join("config.json"))
+    GptConfig::from_hf_json(&shared::checkpoint::config_json_in(dir)?)
 }
 
 impl<F: Float, A: Attention<F>> Gpt<F, A> {

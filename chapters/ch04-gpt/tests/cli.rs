@@ -24,10 +24,7 @@ fn model_dir(name: &str) -> PathBuf {
 fn assert_one_error_line(res: (bool, String, String), needle: &str) {
     let (ok, _, err) = res;
     assert!(!ok, "should fail: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    let lines: Vec<&str> = err.lines().filter(|l| !l.starts_with("note:")).collect();
-    assert_eq!(lines.len(), 1, "{err}");
-    assert!(lines[0].starts_with("error: ") && lines[0].contains(needle), "expected `{needle}` in: {err}");
+    shared::cli::conformance::one_error_line(&err, needle).unwrap();
 }
 
 fn s(p: &Path) -> &str {

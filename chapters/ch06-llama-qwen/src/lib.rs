@@ -15,13 +15,27 @@
 //! 4. **Grouped-query attention** from chapter 3: several query heads share one key/value head,
 //!    which is what shrinks the KV cache of chapter 8.
 //!
-//! This crate holds the three new layers, each tested on its own. The model, its loader for
-//! Hugging Face folders and the binary come next.
+//! The three new layers are each tested on their own; then one [`Decoder`] runs all four
+//! families from their Hugging Face folders ([`DecoderConfig`] reads `config.json`), with
+//! chapter 3's attention plus the rotation ([`RotaryAttention`]), and chapter 4's generation.
 
+pub mod attention;
+pub mod block;
+pub mod config;
+pub mod feed_forward;
+pub mod model;
+pub mod norm;
 pub mod rms_norm;
 pub mod rope;
+pub mod save;
 pub mod swiglu;
 
+pub use attention::RotaryAttention;
+pub use block::DecoderBlock;
+pub use config::{Activation, DecoderConfig, Family};
+pub use feed_forward::{FeedForward, GeluMlp};
+pub use model::Decoder;
+pub use norm::Norm;
 pub use rms_norm::RmsNorm;
 pub use rope::{inverse_frequencies, llama3_scaling, Llama3Scaling, Rope, RopeConfig};
 pub use swiglu::{silu, SwiGlu};
