@@ -20,13 +20,14 @@ mutate() {
   rm "$file.orig"; touched+=("$file")
 }
 
-# bug NAME TEST (FILE EXPR)...: apply the edits, the test must fail
+# bug NAME TEST (FILE EXPR)...: apply the edits, the test must fail (the test is in
+# chapter 8's tests/regressions.rs, or in tests/$suite.rs when `suite` is set)
 bug() {
   local name=$1 test=$2; shift 2
   local ok=1
   while [ $# -gt 0 ]; do mutate "$1" "$2" || ok=0; shift 2; done
   if [ $ok = 0 ]; then status=1; restore; return; fi
-  if cargo test -q -p ch08-kv-cache --test regressions "$test" >/dev/null 2>&1; then
+  if cargo test -q -p ch08-kv-cache --test "${suite:-regressions}" "$test" >/dev/null 2>&1; then
     echo "FAIL  $name: test '$test' still passes with the bug"; status=1
   else
     echo "ok    $name: test '$test' fails with the bug"
@@ -47,9 +48,11 @@ bug "an uncached generation leaves stale state" generate_without_cache_then_forw
 bug "no context guard" context_overflow_is_a_clear_error_and_changes_nothing \
   chapters/ch08-kv-cache/src/kv_model.rs 's/(fn check_fits\(&self, start: usize, t: usize\) -> Result<\(\)> \{\n)/$1        return Ok(());\n/' \
   chapters/ch02-embeddings/src/forward.rs 's/if end > self\.context_length\(\) \{/if false {/'
+suite=rotary bug "rotary keys rotated as if at position 0" cached_keys_and_values_equal_a_full_recompute \
+  chapters/ch08-kv-cache/src/cached_attention.rs 's/let start_pos = if use_cache \{ self\.cache\.len\(\) \} else \{ 0 \};/let start_pos = 0;/'
 
 # the reference passes again
-if cargo test -q -p ch08-kv-cache --test regressions >/dev/null 2>&1; then
+if cargo test -q -p ch08-kv-cache --test regressions --test rotary >/dev/null 2>&1; then
   echo "ok    reference code: all regression tests pass"
 else
   echo "FAIL  reference code: regression tests fail"; status=1

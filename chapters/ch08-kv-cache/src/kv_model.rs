@@ -6,6 +6,7 @@ use crate::inspect::CacheInfo;
 use crate::kv_cache::{CacheStorage, KvCache};
 use ch03_attention::MultiHeadAttention;
 use ch04_gpt::{generate, CausalLm, GenerateOptions, Generation, Gpt};
+use ch06_llama_qwen::{Decoder, RotaryAttention};
 use shared::{Error, Float, GptConfig, Result};
 
 // Exercise ch08-3 (`current_pos()` from the caches, positions of new tokens, reset):
@@ -32,6 +33,9 @@ pub struct KvModel<M> {
 
 /// GPT-2 with a KV cache in every layer.
 pub type KvGpt<F> = KvModel<Gpt<F, CachedAttention<F>>>;
+
+/// Chapter 6's Llama, Qwen2, Qwen3 or GPT-NeoX with a KV cache in every layer.
+pub type KvDecoder<F> = KvModel<Decoder<F, CachedAttention<F, RotaryAttention<F>>>>;
 // ANCHOR_END: struct
 
 // ANCHOR: cacheable
@@ -59,6 +63,16 @@ impl<F: Float, A> HoldsCache<F> for CachedAttention<F, A> {
 
 impl<F: Float> WithCaches for Gpt<F, CachedAttention<F>> {
     type Plain = Gpt<F, MultiHeadAttention<F>>;
+    fn add_caches(model: Self::Plain, storage: CacheStorage) -> Self {
+        model.map_attention(|attn| CachedAttention::new(attn, storage))
+    }
+    fn remove_caches(self) -> Self::Plain {
+        self.map_attention(CachedAttention::into_attn)
+    }
+}
+
+impl<F: Float> WithCaches for Decoder<F, CachedAttention<F, RotaryAttention<F>>> {
+    type Plain = Decoder<F, RotaryAttention<F>>;
     fn add_caches(model: Self::Plain, storage: CacheStorage) -> Self {
         model.map_attention(|attn| CachedAttention::new(attn, storage))
     }
