@@ -124,7 +124,9 @@ impl DecoderConfig {
         }
     }
 
-    /// A tiny Llama for tests: `d_model` wide, `n_heads` query heads over `n_kv_heads`.
+    /// A tiny model of `family` for tests: `d_model` wide, `n_heads` query heads over `n_kv_heads`,
+    /// head_dim `d_model / n_heads`, 64 positions, the family's switches (NeoX: half the head
+    /// rotates, parallel residual, biases; Qwen2: q/k/v biases; Qwen3: q/k norm).
     pub fn tiny(family: Family, vocab_size: usize, d_model: usize, n_layers: usize, n_heads: usize, n_kv_heads: usize) -> Self {
         let head_dim = d_model / n_heads.max(1);
         let neox = family == Family::GptNeoX;

@@ -97,7 +97,7 @@ fn greedy_continuations_match_transformers_generate() {
 #[test]
 fn tokenizer_json_gives_the_ids_transformers_gave() {
     for name in FIXTURES {
-        let tok = Tokenizer::from_file(&fixture(name).join("tokenizer.json")).unwrap();
+        let tok = Tokenizer::from_file(fixture(name).join("tokenizer.json")).unwrap();
         let r = reference(name);
         assert_eq!(tok.vocab_size() as u64, r["config"]["vocab_size"].as_u64().unwrap(), "{name}");
         for case in r["cases"].as_array().unwrap() {
