@@ -29,6 +29,9 @@ pub mod rms_norm;
 pub mod rope;
 pub mod save;
 pub mod swiglu;
+// Exercise ch06-3: `--features ex-ch06-3` swaps in the learner's stub.
+#[cfg_attr(feature = "ex-ch06-3", path = "../exercises/ch06_3_repeat_kv.rs")]
+pub mod repeat_kv;
 
 pub use attention::RotaryAttention;
 pub use block::DecoderBlock;
@@ -39,3 +42,4 @@ pub use norm::Norm;
 pub use rms_norm::RmsNorm;
 pub use rope::{inverse_frequencies, llama3_scaling, Llama3Scaling, Rope, RopeConfig};
 pub use swiglu::{silu, SwiGlu};
+pub use repeat_kv::repeat_kv;

@@ -5,8 +5,12 @@
 //! vector fewer, and it trains as well. Qwen3 also applies it to each head's queries and keys
 //! (`q_norm`, `k_norm`): the same layer with `d = head_dim`, on `[.., head_dim]` lanes.
 
-use ndarray::{Array, Array1, ArrayView, Axis, Dimension};
-use shared::{Error, Float, Result};
+use ndarray::Array1;
+use shared::Float;
+
+// Exercise ch06-1 (the normalisation itself): `--features ex-ch06-1` swaps in the learner's stub.
+#[cfg_attr(feature = "ex-ch06-1", path = "../exercises/ch06_1_rms_norm.rs")]
+mod forward;
 
 /// `y = x / sqrt(mean(x^2) + eps) * weight`, over the last axis.
 #[derive(Debug, Clone)]
@@ -23,39 +27,13 @@ impl<F: Float> RmsNorm<F> {
             eps: F::cast(eps),
         }
     }
-
-    // ANCHOR: rms_norm
-    /// x: `[.., d]` -> `[.., d]` (`[n, d_model]` for a block's norm, `[batch, heads, seq,
-    /// head_dim]` for Qwen3's q/k norm).
-    pub fn forward<D: Dimension>(&self, x: ArrayView<F, D>) -> Result<Array<F, D>> {
-        let d = self.weight.len();
-        if x.ndim() == 0 || x.shape()[x.ndim() - 1] != d {
-            return Err(Error::Shape {
-                op: "rms_norm",
-                expected: format!("x = [.., {d}]"),
-                found: format!("{:?}", x.shape()),
-            });
-        }
-        let d_f = F::cast(d as f64);
-        let mut y = x.to_owned();
-        let last = Axis(y.ndim() - 1);
-        for mut row in y.lanes_mut(last) {
-            let mean_sq = row.iter().map(|&v| v * v).sum::<F>() / d_f; // mean(x^2)
-            let inv_rms = F::one() / (mean_sq + self.eps).sqrt();
-            for (v, &w) in row.iter_mut().zip(&self.weight) {
-                *v = *v * inv_rms * w;
-            }
-        }
-        Ok(y)
-    }
-    // ANCHOR_END: rms_norm
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{array, Array2, Array4};
-    use shared::LayerNorm;
+    use ndarray::{array, Array2, Array4, Axis};
+    use shared::{Error, LayerNorm};
 
     #[test]
     fn hand_values() {

@@ -17,8 +17,12 @@
 //! computes `position * inv_freq` and its cos/sin in f32, even in a `.double()` model; a
 //! comparison with it in f64 must allow for that.)
 
-use ndarray::{s, Array4, ArrayView4, ArrayViewMut4, Axis};
+use ndarray::{Array4, ArrayView4};
 use shared::{Error, Float, Result};
+
+// Exercise ch06-2 (the rotation at an offset): `--features ex-ch06-2` swaps in the learner's stub.
+#[cfg_attr(feature = "ex-ch06-2", path = "../exercises/ch06_2_rope_apply.rs")]
+mod apply;
 
 /// Llama 3's frequency scaling (`rope_scaling` / `rope_parameters` with `"rope_type": "llama3"`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -167,49 +171,12 @@ impl Rope {
         self.apply_inplace(y.view_mut(), start_pos)?;
         Ok(y)
     }
-
-    // ANCHOR: rope_apply
-    /// In place. x: `[batch, heads, seq, head_dim]`; token `t` is at position `start_pos + t` (a
-    /// decode step passes the cache's length). Pair `(i, i + r/2)`, `r = rotary_dim`, turns by
-    /// `angle = position * inv_freq[i]`:
-    /// `(x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin)`; dimensions `r..head_dim` are untouched.
-    pub fn apply_inplace<F: Float>(&self, mut x: ArrayViewMut4<F>, start_pos: usize) -> Result<()> {
-        if x.shape()[3] != self.head_dim {
-            return Err(Error::Shape {
-                op: "rope",
-                expected: format!("x = [batch, heads, seq, {}]", self.head_dim),
-                found: format!("{:?}", x.shape()),
-            });
-        }
-        let half = self.inv_freq.len();
-        for t in 0..x.shape()[2] {
-            let position = (start_pos + t) as f64;
-            let (sin, cos): (Vec<F>, Vec<F>) = self
-                .inv_freq
-                .iter()
-                .map(|&f| {
-                    let (s, c) = (position * f).sin_cos();
-                    (F::cast(s), F::cast(c))
-                })
-                .unzip(); // [half] each
-            let mut token = x.slice_mut(s![.., .., t, ..]); // [batch, heads, head_dim]
-            for mut head in token.lanes_mut(Axis(2)) {
-                for i in 0..half {
-                    let (x1, x2) = (head[i], head[i + half]);
-                    head[i] = x1 * cos[i] - x2 * sin[i];
-                    head[i + half] = x2 * cos[i] + x1 * sin[i];
-                }
-            }
-        }
-        Ok(())
-    }
-    // ANCHOR_END: rope_apply
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::Array4;
+    use ndarray::{s, Array4};
     use shared::init;
 
     fn random_x(shape: (usize, usize, usize, usize), seed: u64) -> Array4<f64> {

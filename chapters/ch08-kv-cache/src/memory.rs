@@ -109,10 +109,14 @@ pub const PYTHIA: [ModelShape; 8] = [
 ];
 
 /// Grouped-query attention: Llama 3 8B keeps 8 KV heads for its 32 query heads (a 4x cut),
-/// beside the same shape with full multi-head attention.
-pub const GQA: [ModelShape; 2] = [
+/// beside the same shape with full multi-head attention; Llama 2 7B, that shape at its 4096
+/// context; and two small Qwen models (chapter 6). Shapes from each model's `config.json`.
+pub const GQA: [ModelShape; 5] = [
     ModelShape { name: "llama-3-8b (GQA, 8 kv heads)", n_layers: 32, n_heads: 32, n_kv_heads: 8, head_dim: 128, context_length: 8192 },
     ModelShape { name: "same shape with MHA (32 kv heads)", n_layers: 32, n_heads: 32, n_kv_heads: 32, head_dim: 128, context_length: 8192 },
+    ModelShape { name: "llama-2-7b (MHA, 32 kv heads)", n_layers: 32, n_heads: 32, n_kv_heads: 32, head_dim: 128, context_length: 4096 },
+    ModelShape { name: "qwen3-0.6b (GQA, 8 kv heads)", n_layers: 28, n_heads: 16, n_kv_heads: 8, head_dim: 128, context_length: 40960 },
+    ModelShape { name: "qwen2.5-0.5b (GQA, 2 kv heads)", n_layers: 24, n_heads: 14, n_kv_heads: 2, head_dim: 64, context_length: 32768 },
 ];
 // ANCHOR_END: families
 
@@ -192,6 +196,10 @@ mod tests {
         // rasbt's MHA example: emb 4096, 32 layers, 32 heads, 32k context, bf16 = 17.18 GB
         let m = kv_cache_bytes(32, 1, 32, 32_768, 128, 2);
         assert_eq!(m, 17_179_869_184);
+        // Llama 2 7B in fp16: 2 x 32 layers x 32 heads x 128 x 2 bytes = 0.5 MiB per token
+        assert_eq!(GQA[2].bytes_per_token(Dtype::F16), 524_288);
+        // Qwen3-0.6B in bf16: 2 x 28 layers x 8 kv heads x 128 x 2 bytes = 114,688 bytes per token
+        assert_eq!(GQA[3].bytes_per_token(Dtype::Bf16), 114_688);
     }
 
     #[test]
