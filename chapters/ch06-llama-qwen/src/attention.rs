@@ -13,7 +13,7 @@ use crate::rope::Rope;
 use ch03_attention::{MultiHeadAttention, Qkv};
 use ch04_gpt::attention::no_cache;
 use ch04_gpt::{Attention, QkvAttention};
-use ndarray::{concatenate, s, Array1, Array2, Array3, ArrayView3, ArrayView4, ArrayViewMut4, Axis};
+use ndarray::{concatenate, s, Array1, Array2, Array3, ArrayView3, ArrayView4, Axis};
 use ndarray_rand::rand::Rng;
 use shared::{Checkpoint, Error, Float, Linear, Result};
 
@@ -120,46 +120,6 @@ pub fn neox_qkv_to_fused<F: Float>(w: ndarray::ArrayView2<F>, n_heads: usize, he
 }
 // ANCHOR_END: neox_relayout
 
-// ANCHOR: rotate
-/// Rotate x: `[batch, heads, seq, head_dim]` in place, token `t` at position `start_pos + t`,
-/// with the angles computed as transformers computes them in the model's float type `F`:
-/// `angle = F(position) * F(inv_freq)` rounded to `F`, then its cos and sin rounded to `F`.
-/// For f64 that is the f64 rotation of [`Rope::apply_inplace`] (a test checks it); for f32 it
-/// reproduces transformers' float32 angles, which lose digits at long positions (at position
-/// 4000 an f32 angle is only known to about 2e-4 rad).
-///
-/// The rotation is transformers' `x * cos + rotate_half(x) * sin` on the first `rotary_dim`
-/// dimensions: pair `(i, i + r/2)` turns to `(x1 cos - x2 sin, x2 cos + x1 sin)`.
-pub fn rotate_in_model_precision<F: Float>(rope: &Rope, mut x: ArrayViewMut4<F>, start_pos: usize) -> Result<()> {
-    if x.shape()[3] != rope.head_dim() {
-        return Err(Error::Shape {
-            op: "rope",
-            expected: format!("x = [batch, heads, seq, {}]", rope.head_dim()),
-            found: format!("{:?}", x.shape()),
-        });
-    }
-    let half = rope.inv_freq().len();
-    let inv_freq: Vec<F> = rope.inv_freq().iter().map(|&f| F::cast(f)).collect(); // [half], rounded to F
-    for t in 0..x.shape()[2] {
-        let position = F::cast((start_pos + t) as f64);
-        let (cos, sin): (Vec<F>, Vec<F>) = inv_freq
-            .iter()
-            .map(|&f| {
-                let (s, c) = (position * f).as_f64().sin_cos(); // the angle rounded to F first
-                (F::cast(c), F::cast(s))
-            })
-            .unzip();
-        let (cos, sin) = (Array1::from(cos), Array1::from(sin)); // [half]
-        let mut token = x.slice_mut(s![.., .., t, ..2 * half]); // [batch, heads, rotary_dim]
-        let x1 = token.slice(s![.., .., ..half]).to_owned(); // [batch, heads, half]
-        let x2 = token.slice(s![.., .., half..]).to_owned();
-        token.slice_mut(s![.., .., ..half]).assign(&(&x1 * &cos - &x2 * &sin));
-        token.slice_mut(s![.., .., half..]).assign(&(&x2 * &cos + &x1 * &sin));
-    }
-    Ok(())
-}
-// ANCHOR_END: rotate
-
 // ANCHOR: project_qkv
 impl<F: Float> QkvAttention<F> for RotaryAttention<F> {
     /// x: `[batch, t, d_model]` at positions `start_pos..start_pos + t` ->
@@ -173,8 +133,8 @@ impl<F: Float> QkvAttention<F> for RotaryAttention<F> {
         if let Some(norm) = &self.k_norm {
             k = norm.forward(k.view())?; // [batch, n_kv_heads, t, head_dim]
         }
-        rotate_in_model_precision(&self.rope, q.view_mut(), start_pos)?;
-        rotate_in_model_precision(&self.rope, k.view_mut(), start_pos)?;
+        self.rope.apply_inplace(q.view_mut(), start_pos)?; // exercise ch06-2
+        self.rope.apply_inplace(k.view_mut(), start_pos)?;
         Ok(Qkv { q, k, v })
     }
 
@@ -223,23 +183,18 @@ mod tests {
         assert!(neox_qkv_to_fused(w.view(), 3, 2).is_err());
     }
 
-    /// The rotation in the model's precision is the chapter's f64 rotation for f64, and for f32
-    /// it differs from it only by the rounding of the angle.
+    /// The rotation computes its angles in the model's float type, as transformers does: for f32
+    /// the result differs from the f64 rotation only by the rounding of the angle.
     #[test]
-    fn rotation_in_model_precision_equals_the_lesson_rotation() {
+    fn f32_rotation_rounds_the_angle_to_f32() {
         let rope = Rope::new(&crate::rope::RopeConfig { partial_rotary_factor: 0.5, ..crate::rope::RopeConfig::new(8, 10000.0) }).unwrap();
         let x: Array4<f64> = init::normal((2, 3, 5, 8), 1.0, &mut init::rng(1));
-        let mut got = x.clone();
-        rotate_in_model_precision(&rope, got.view_mut(), 1000).unwrap();
-        let want = rope.apply(x.view(), 1000).unwrap();
-        let diff = (&got - &want).mapv(f64::abs).fold(0.0f64, |a, &b| a.max(b));
-        assert!(diff < 1e-13, "f64: {diff}");
-        assert_eq!(got.slice(s![.., .., .., 4..]), x.slice(s![.., .., .., 4..])); // tail untouched
-
+        let want = rope.apply(x.view(), 1000).unwrap(); // f64
+        assert_eq!(want.slice(s![.., .., .., 4..]), x.slice(s![.., .., .., 4..])); // tail untouched
         // f32 at position 1000: angle 1000 rad has an f32 spacing of 6e-5
         let x32 = x.mapv(|v| v as f32);
         let mut got32 = x32.clone();
-        rotate_in_model_precision(&rope, got32.view_mut(), 1000).unwrap();
+        rope.apply_inplace(got32.view_mut(), 1000).unwrap();
         let diff = (&got32.mapv(f64::from) - &want).mapv(f64::abs).fold(0.0f64, |a, &b| a.max(b));
         assert!(diff < 1e-3, "f32: {diff}");
         assert!(diff > 1e-7, "f32 angles are rounded: {diff}");
@@ -247,6 +202,11 @@ mod tests {
         let (s, c) = (1000.0f64.sin() as f32, 1000.0f64.cos() as f32);
         let (x1, x2) = (x32[[0, 0, 0, 0]], x32[[0, 0, 0, 2]]);
         assert_eq!(got32[[0, 0, 0, 0]], x1 * c - x2 * s);
+        // pair 1: inv_freq = 10000^(-1/2) = 0.01, rounded to f32, times 1000 in f32
+        let angle = 1000.0f32 * (0.01f64 as f32);
+        let (s, c) = (f64::from(angle).sin() as f32, f64::from(angle).cos() as f32);
+        let (x1, x2) = (x32[[0, 0, 0, 1]], x32[[0, 0, 0, 3]]);
+        assert_eq!(got32[[0, 0, 0, 1]], x1 * c - x2 * s);
     }
 
     #[test]
