@@ -66,6 +66,18 @@ impl Tokenizer {
         &self.inner
     }
 
+    /// A prompt -> token ids, as transformers' `tokenizer(text)` gives them: with the special
+    /// tokens the file's post-processor adds around a text (Llama's beginning-of-text token in
+    /// front, for one; GPT-2 style files add nothing, so for them this is [`encode`](Self::encode)).
+    /// A model expects its prompts this way.
+    pub fn encode_prompt(&self, text: &str) -> Result<Vec<u32>> {
+        let encoding = self
+            .inner
+            .encode(text, true) // true: what the post-processor adds
+            .map_err(|e| TokenizerError::Encode(e.to_string()))?;
+        Ok(encoding.get_ids().to_vec())
+    }
+
     // ANCHOR: encode
     /// Text -> token ids. The text `<|endoftext|>` becomes its single special id.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
@@ -166,6 +178,29 @@ pub(crate) mod tests {
     pub(crate) fn shipped() -> &'static Tokenizer {
         static SHIPPED: OnceLock<Tokenizer> = OnceLock::new();
         SHIPPED.get_or_init(Tokenizer::shipped)
+    }
+
+    /// A prompt gets what the post-processor adds: nothing for the shipped GPT-2 style file, a
+    /// leading special token for a Llama-style template.
+    #[test]
+    fn encode_prompt_adds_what_the_post_processor_says() {
+        let t = shipped();
+        let text = "The cat sat";
+        assert_eq!(t.encode_prompt(text).unwrap(), t.encode(text).unwrap());
+        let bos = t.eos_token_id().unwrap();
+        let template = tokenizers::processors::template::TemplateProcessing::builder()
+            .try_single(format!("{EOS_TOKEN} $A"))
+            .unwrap()
+            .special_tokens(vec![(EOS_TOKEN.to_string(), bos)])
+            .build()
+            .unwrap();
+        let mut inner = t.inner().clone();
+        inner.with_post_processor(Some(template));
+        let llama_like = Tokenizer::from_inner(inner);
+        let mut expected = vec![bos];
+        expected.extend(t.encode(text).unwrap());
+        assert_eq!(llama_like.encode_prompt(text).unwrap(), expected);
+        assert_eq!(llama_like.encode(text).unwrap(), t.encode(text).unwrap());
     }
 
     #[test]

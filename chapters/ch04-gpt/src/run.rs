@@ -45,7 +45,7 @@ impl GenerateArgs {
     /// The prompt's ids, checked to be non-empty and to fit `context_length` with the new tokens
     /// (before any weights are loaded).
     pub fn prompt_ids(&self, tokenizer: &Tokenizer, context_length: usize) -> Result<Vec<u32>, RunError> {
-        let prompt_ids = tokenizer.encode(&self.prompt.prompt)?;
+        let prompt_ids = tokenizer.encode_prompt(&self.prompt.prompt)?;
         if prompt_ids.is_empty() {
             return Err(shared::Error::EmptyPrompt.into());
         }

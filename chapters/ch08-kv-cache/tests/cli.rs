@@ -205,6 +205,38 @@ fn on_a_48_position_model_the_demo_times_what_fits_and_matches_transformers() {
     assert!(checked >= 2, "the fixture has text cases");
 }
 
+/// Chapter 6's families through the same demo and the same cache: a sharded Llama with GQA,
+/// a bf16 Qwen3, a Qwen2 with biases and a GPT-NeoX, each giving transformers' greedy ids.
+#[test]
+fn every_rotary_family_runs_the_demo_and_matches_transformers() {
+    for name in ["llama-tiny-gqa", "qwen3-tiny", "qwen2-tiny", "neox-tiny"] {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(name);
+        let reference: Value = serde_json::from_str(&std::fs::read_to_string(fixture.join("reference.json")).unwrap()).unwrap();
+        let case = reference["cases"].as_array().unwrap().iter().rfind(|c| c["text"].is_string()).unwrap();
+        let dir = out_dir(&format!("rotary-{name}"));
+        let out = run(&[
+            "--model", fixture.to_str().unwrap(), "--prompt", case["text"].as_str().unwrap(),
+            "--max-new-tokens", "20", "--lengths", "5", "--runs", "1", "--out", dir.to_str().unwrap(), "--json",
+        ]);
+        assert!(out.status.success(), "{name}: stderr: {}", String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+        assert_eq!(v["prompt_ids"], case["input_ids"], "{name}: the tokenizer's ids");
+        assert_eq!(v["generated_ids"], case["greedy_new_ids"], "{name}: transformers' greedy ids");
+        assert_eq!(v["identical"], true);
+    }
+}
+
+#[test]
+fn an_unsupported_model_type_is_one_error_line_naming_the_supported_ones() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/llama-tiny-gqa");
+    let dir = out_dir("mistral");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = std::fs::read_to_string(fixture.join("config.json")).unwrap().replace("\"llama\"", "\"mistral\"");
+    std::fs::write(dir.join("config.json"), config).unwrap();
+    std::fs::copy(fixture.join("tokenizer.json"), dir.join("tokenizer.json")).unwrap();
+    assert_clean_error(&["--model", dir.to_str().unwrap()], "model_type \"mistral\" is not supported (supported: gpt2, llama, qwen2, qwen3, gpt_neox)");
+}
+
 #[test]
 fn the_human_demo_names_the_skipped_lengths() {
     let (fixture, _) = fixture_b();

@@ -10,7 +10,7 @@ use crate::demo::stream::TextStream;
 use crate::demo::timing::{self, TimingRow};
 use ch04_gpt::{GenerateOptions, Generation, Sampling};
 use ch08_kv_cache::memory::{self, short_bytes, Dtype, GPT, GQA, PYTHIA};
-use ch08_kv_cache::{CacheInfo, KvGpt, KvModel, WithCaches};
+use ch08_kv_cache::{CacheInfo, KvDecoder, KvGpt, KvModel, WithCaches};
 use measure::output::{say, say_now};
 use measure::progress::Progress;
 use serde::Serialize;
@@ -75,6 +75,7 @@ pub fn run(args: &DemoArgs) -> DemoResult<()> {
     }
     match model {
         LoadedModel::Gpt2(model) => run_with(args, &prepared, KvGpt::preallocated(model), sampling),
+        LoadedModel::Rotary(model) => run_with(args, &prepared, KvDecoder::preallocated(model), sampling),
     }
 }
 
@@ -131,7 +132,7 @@ fn run_with<M: WithCaches<Float = f32> + Send>(
                 "Skipped {} (the {}-token prompt + that many new tokens does not fit the context of {} tokens).",
                 list(&prepared.skipped),
                 prompt.len(),
-                prepared.config.context_length
+                prepared.config.context_length()
             ))?;
         }
     }
@@ -171,7 +172,7 @@ fn run_with<M: WithCaches<Float = f32> + Send>(
         identical: true, // check_identical returned Ok
         cached_secs: cached.total_time.as_secs_f64(),
         uncached_secs: uncached.total_time.as_secs_f64(),
-        context_length: prepared.config.context_length,
+        context_length: prepared.config.context_length(),
         lengths_measured: prepared.lengths.clone(),
         lengths_skipped: prepared.skipped.clone(),
         runs: args.runs,

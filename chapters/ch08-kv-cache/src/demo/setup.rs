@@ -10,6 +10,7 @@ use measure::Preset;
 use crate::demo::error::{DemoError, DemoResult};
 use ch01_tokenizer::Tokenizer;
 use ch04_gpt::Gpt;
+use ch06_llama_qwen::{Decoder, DecoderConfig};
 use shared::{Checkpoint, GptConfig};
 use std::path::PathBuf;
 
@@ -25,11 +26,72 @@ pub enum Weights {
 /// The weights, of whichever family the folder holds.
 pub enum LoadedModel {
     Gpt2(Gpt<f32>),
+    /// Chapter 6: Llama, Qwen2, Qwen3 or GPT-NeoX.
+    Rotary(Decoder<f32>),
+}
+
+/// The `model_type`s the demo runs.
+pub const SUPPORTED_MODEL_TYPES: &str = "gpt2, llama, qwen2, qwen3, gpt_neox";
+
+/// A model's dimensions, of whichever family its `config.json` names.
+#[derive(Debug, Clone)]
+pub enum ModelConfig {
+    Gpt2(GptConfig),
+    Rotary(DecoderConfig),
+}
+
+impl ModelConfig {
+    /// Read `config.json`, dispatching on its `model_type` (GPT-2 files may omit it).
+    pub fn from_hf_json(path: &std::path::Path) -> DemoResult<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| shared::Error::Io { path: path.to_path_buf(), source })?;
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| shared::Error::InvalidConfig(format!("{}: {e}", path.display())))?;
+        match json.get("model_type").and_then(serde_json::Value::as_str) {
+            None | Some("gpt2") => Ok(ModelConfig::Gpt2(GptConfig::from_hf_json(path)?)),
+            Some("llama" | "qwen2" | "qwen3" | "gpt_neox") => Ok(ModelConfig::Rotary(DecoderConfig::from_hf_json(path)?)),
+            Some(other) => Err(shared::Error::InvalidConfig(format!(
+                "{}: model_type \"{other}\" is not supported (supported: {SUPPORTED_MODEL_TYPES})",
+                path.display()
+            ))
+            .into()),
+        }
+    }
+
+    pub fn context_length(&self) -> usize {
+        match self {
+            ModelConfig::Gpt2(c) => c.context_length,
+            ModelConfig::Rotary(c) => c.context_length,
+        }
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        match self {
+            ModelConfig::Gpt2(c) => c.vocab_size,
+            ModelConfig::Rotary(c) => c.vocab_size,
+        }
+    }
+
+    pub fn eos_token_id(&self) -> Option<u32> {
+        match self {
+            ModelConfig::Gpt2(c) => c.eos_token_id,
+            ModelConfig::Rotary(c) => c.eos_token_id,
+        }
+    }
+
+    /// `12 layers, 12 heads, d_model 768, context 1024, 124.4M parameters`
+    pub fn shape(&self) -> String {
+        let (family, layers, heads, kv_heads, d_model, context, n_params) = match self {
+            ModelConfig::Gpt2(c) => ("gpt2", c.n_layers, c.n_heads, c.n_kv_heads, c.d_model, c.context_length, c.n_params()),
+            ModelConfig::Rotary(c) => (c.family.model_type(), c.n_layers, c.n_heads, c.n_kv_heads, c.d_model, c.context_length, c.n_params()),
+        };
+        let kv = if kv_heads == heads { String::new() } else { format!(" sharing {kv_heads} key/value heads") };
+        format!("{family}: {layers} layers, {heads} heads{kv}, d_model {d_model}, context {context}, {} parameters", params(n_params))
+    }
 }
 
 /// Everything known before the weights are loaded.
 pub struct Prepared {
-    pub config: GptConfig,
+    pub config: ModelConfig,
     pub weights: Weights,
     pub tokenizer: Tokenizer,
     pub prompt_ids: Vec<u32>,
@@ -42,15 +104,7 @@ pub struct Prepared {
 impl Prepared {
     /// One line saying which model this is.
     pub fn description(&self) -> String {
-        let c = &self.config;
-        let shape = format!(
-            "{} layers, {} heads, d_model {}, context {}, {} parameters",
-            c.n_layers,
-            c.n_heads,
-            c.d_model,
-            c.context_length,
-            params(c.n_params())
-        );
+        let shape = self.config.shape();
         match &self.weights {
             Weights::Random { preset, seed } => {
                 format!("{} shape with RANDOM weights (seed {seed}): {shape}", preset.name())
@@ -61,18 +115,22 @@ impl Prepared {
 
     /// Build or read the weights (the slow part: ~500 MB for GPT-2 124M).
     pub fn load_model(&self) -> DemoResult<LoadedModel> {
-        match &self.weights {
-            Weights::Random { seed, .. } => Ok(LoadedModel::Gpt2(Gpt::random(&self.config, *seed)?)),
-            Weights::Pretrained { dir } => {
+        match (&self.weights, &self.config) {
+            (Weights::Random { seed, .. }, ModelConfig::Gpt2(c)) => Ok(LoadedModel::Gpt2(Gpt::random(c, *seed)?)),
+            (Weights::Random { seed, .. }, ModelConfig::Rotary(c)) => Ok(LoadedModel::Rotary(Decoder::random(c, *seed)?)),
+            (Weights::Pretrained { dir }, config) => {
                 let ckpt = Checkpoint::open_folder(dir)?; // model.safetensors, or shards through their index
-                Ok(LoadedModel::Gpt2(Gpt::load(&ckpt, &self.config)?))
+                Ok(match config {
+                    ModelConfig::Gpt2(c) => LoadedModel::Gpt2(Gpt::load(&ckpt, c)?),
+                    ModelConfig::Rotary(c) => LoadedModel::Rotary(Decoder::load(&ckpt, c)?),
+                })
             }
         }
     }
 
     /// End-of-text id: the tokenizer's, else the config's.
     pub fn eos_token_id(&self) -> Option<u32> {
-        self.tokenizer.eos_token_id().or(self.config.eos_token_id)
+        self.tokenizer.eos_token_id().or(self.config.eos_token_id())
     }
 }
 
@@ -95,35 +153,35 @@ pub fn prepare(args: &DemoArgs) -> DemoResult<Prepared> {
     args.out.dir_or(crate::demo::cli::DEFAULT_OUT).map_err(DemoError::OutDir)?;
     let (config, weights, tokenizer) = match &args.model.model {
         None => (
-            args.config.config(),
+            ModelConfig::Gpt2(args.config.config()),
             Weights::Random { preset: args.config, seed: args.model.seed },
             Tokenizer::shipped(),
         ),
         Some(dir) => {
             if !dir.is_dir() {
                 return Err(DemoError::Usage(format!(
-                    "--model {}: not a folder (expected a Hugging Face GPT-2 folder with \
-                     config.json, model.safetensors and tokenizer.json)",
+                    "--model {}: not a folder (expected a Hugging Face folder of a GPT-2, Llama, Qwen \
+                     or GPT-NeoX model with config.json, model.safetensors and tokenizer.json)",
                     dir.display()
                 )));
             }
-            let config = GptConfig::from_hf_json(&dir.join("config.json"))?;
+            let config = ModelConfig::from_hf_json(&dir.join("config.json"))?;
             let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json").as_path())?;
             (config, Weights::Pretrained { dir: dir.clone() }, tokenizer)
         }
     };
-    if tokenizer.vocab_size() > config.vocab_size {
+    if tokenizer.vocab_size() > config.vocab_size() {
         return Err(DemoError::Usage(format!(
             "the tokenizer has {} ids but the model only {}: they do not belong together",
             tokenizer.vocab_size(),
-            config.vocab_size
+            config.vocab_size()
         )));
     }
-    let prompt_ids = tokenizer.encode(&args.prompt.prompt)?;
+    let prompt_ids = tokenizer.encode_prompt(&args.prompt.prompt)?;
     if prompt_ids.is_empty() {
         return Err(DemoError::Usage("--prompt encodes to no tokens".into()));
     }
-    let context = config.context_length;
+    let context = config.context_length();
     let needed = prompt_ids.len() + args.prompt.max_new_tokens;
     if needed > context {
         return Err(DemoError::Usage(format!(
