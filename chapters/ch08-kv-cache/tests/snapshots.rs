@@ -10,7 +10,8 @@
 mod common;
 use common::*;
 use ch04_gpt::{GenerateOptions, Sampling};
-use ch08_kv_cache::{CacheStorage, KvGpt};
+use ch06_llama_qwen::Decoder;
+use ch08_kv_cache::{CacheStorage, KvDecoder, KvGpt, KvModel};
 use insta::assert_snapshot;
 
 /// The fixture's context: 48 positions.
@@ -37,16 +38,35 @@ fn kv(storage: CacheStorage, chunk: Option<usize>) -> KvGpt<f64> {
     m
 }
 
+/// Chapter 6's sharded Llama fixture (grouped-query attention, Llama 3 rotary scaling, untied
+/// head; `tests/fixtures/llama-tiny-gqa`): the same proof for a rotary model.
+fn llama_fixture() -> Decoder<f64> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/llama-tiny-gqa");
+    Decoder::from_pretrained(&dir).unwrap()
+}
+
+fn llama_kv(storage: CacheStorage, chunk: Option<usize>) -> KvDecoder<f64> {
+    let mut m = KvModel::new(llama_fixture(), storage);
+    m.set_prefill_chunk(chunk);
+    m
+}
+
 macro_rules! same_snapshot {
     ($name:ident, $prompt_len:expr, $options:expr) => {
+        same_snapshot!($name, $prompt_len, $options, fixture_model::<f64>, kv, VOCAB);
+    };
+    ($name:ident, $prompt_len:expr, $options:expr, $uncached:expr, $kv:ident, $vocab:expr) => {
         mod $name {
             use super::*;
             fn p() -> Vec<u32> {
-                prompt($prompt_len, VOCAB, 9)
+                prompt($prompt_len, $vocab, 9)
+            }
+            fn kv(storage: CacheStorage, chunk: Option<usize>) -> impl ch04_gpt::NextToken<f64> {
+                super::$kv(storage, chunk)
             }
             #[test]
             fn uncached() {
-                let mut m = fixture_model::<f64>();
+                let mut m = $uncached();
                 assert_snapshot!(stringify!($name), trace(&mut m, &p(), &$options));
             }
             #[test]
@@ -76,3 +96,6 @@ same_snapshot!(greedy_prompt_5, 5, greedy());
 same_snapshot!(greedy_prompt_17, 17, greedy());
 same_snapshot!(sampled_prompt_5, 5, sampled());
 same_snapshot!(sampled_prompt_17, 17, sampled());
+// the Llama fixture's vocabulary is 331 (its last id the end-of-text token)
+same_snapshot!(llama_greedy_prompt_5, 5, greedy(), llama_fixture, llama_kv, 330);
+same_snapshot!(llama_sampled_prompt_17, 17, sampled(), llama_fixture, llama_kv, 330);
