@@ -24,7 +24,8 @@ impl Rope {
         // Err(Error::Shape { op: "rope", expected: .., found: .. }). Otherwise, for every token
         // t (axis 2) at position start_pos + t, and every head vector of that token, rotate each
         // pair (x[i], x[i + half]), half = self.inv_freq.len(), by the angle
-        // position * self.inv_freq[i] (computed in f64, then cast to F). Leave the dimensions
+        // position * self.inv_freq[i] (the product in F, as transformers computes it; its sine
+        // and cosine in f64, then cast to F). Leave the dimensions
         // from 2 * half to head_dim as they are (GPT-NeoX rotates only part of each head).
         todo!("ch06-2: rotate each pair (i, i + half) of every head by (start_pos + t) * inv_freq[i]")
     }
