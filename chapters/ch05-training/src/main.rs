@@ -64,12 +64,10 @@ struct Args {
 
 fn existing_file(text: &str) -> Result<PathBuf, String> {
     let path = PathBuf::from(text);
-    if path.is_file() {
-        Ok(path)
-    } else if path.is_dir() {
-        Err("is a folder, not a text file".into())
-    } else {
-        Err("no such file".into())
+    match (path.is_file(), path.exists()) {
+        (true, _) => Ok(path),
+        (false, true) => Err("not a file (expected a UTF-8 text file)".into()),
+        (false, false) => Err("no such file".into()),
     }
 }
 
@@ -87,23 +85,29 @@ fn weight_decay(text: &str) -> Result<f64, String> {
     }
 }
 
+/// How a run fails (each is one `error:` line, exit code 1).
 #[derive(Debug, thiserror::Error)]
 enum AppError {
-    #[error(transparent)]
-    Model(#[from] shared::Error),
-    #[error(transparent)]
-    Tokenizer(#[from] ch01_tokenizer::TokenizerError),
-    #[error("cannot read {path}: {source}")]
-    Data { path: PathBuf, source: std::io::Error },
+    /// What the arguments ask cannot be done with this model and data.
     #[error("{0}")]
     Run(String),
+    #[error("cannot read {path}: {source}")]
+    Data { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Model(#[from] shared::Error),
     #[error("cannot write output: {0}")]
     Io(#[from] std::io::Error),
 }
 
+impl From<ch01_tokenizer::TokenizerError> for AppError {
+    fn from(e: ch01_tokenizer::TokenizerError) -> Self {
+        AppError::Run(e.to_string())
+    }
+}
+
 fn main() -> ExitCode {
-    // usage errors: one `error:` line, exit 2; a failed run: one `error:` line, exit 1
-    shared::exit_code(run(&shared::cli::parse_or_exit::<Args>()))
+    let args = shared::cli::parse_or_exit::<Args>(); // a usage error exits here with code 2
+    shared::exit_code(run(&args)) // a failed run: one `error:` line, exit code 1
 }
 
 fn run(args: &Args) -> Result<(), AppError> {
