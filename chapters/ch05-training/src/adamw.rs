@@ -69,7 +69,7 @@ impl<F: Float> AdamW<F> {
             if p.ndim() >= 2 && self.weight_decay != 0.0 {
                 p *= decay;
             }
-            Zip::from(&mut p).and(&g).and(m).and(v).for_each(|p, &g, m, v| {
+            Zip::from(&mut p).and(&g).and(m).and(v).par_for_each(|p, &g, m, v| {
                 *m += one_minus_beta1 * (g - *m); // PyTorch's lerp: m + (1 - beta1) (g - m)
                 *v = *v * beta2 + one_minus_beta2 * g * g;
                 let denom = v.sqrt() / bc2_sqrt + eps;

@@ -1,7 +1,8 @@
 //! The loss: cross-entropy of the logits against the real next tokens, averaged over every
 //! position of the batch (PyTorch's `F.cross_entropy` with its default `reduction="mean"`).
 
-use ndarray::{Array2, ArrayView2, Zip};
+use ndarray::{Array2, ArrayView2, Axis, Zip};
+use rayon::prelude::*;
 use shared::{Error, Float, Result};
 
 // ANCHOR: cross_entropy
@@ -19,19 +20,25 @@ pub fn cross_entropy<F: Float>(logits: ArrayView2<F>, targets: &[u32]) -> Result
             found: format!("{} targets", targets.len()),
         });
     }
-    let mut probs = logits.to_owned();
-    let mut total = F::zero();
-    for (mut row, &target) in probs.rows_mut().into_iter().zip(targets) {
-        let t = target as usize;
-        if t >= vocab_size {
-            return Err(Error::TokenOutOfRange { id: target, vocab_size });
-        }
-        let max = row.fold(F::neg_infinity(), |m, &v| m.max(v));
-        let log_sum_exp = max + row.iter().map(|&v| (v - max).exp()).sum::<F>().ln();
-        total += log_sum_exp - row[t]; // -log p[target]
-        row.mapv_inplace(|v| (v - log_sum_exp).exp()); // p = exp(logit - logsumexp)
+    if let Some(&id) = targets.iter().find(|&&t| t as usize >= vocab_size) {
+        return Err(Error::TokenOutOfRange { id, vocab_size });
     }
-    Ok((total / F::cast(n as f64), probs))
+    let mut probs = logits.to_owned();
+    // each row on its own (rows in parallel): -log p[target] = logsumexp(row) - row[target]
+    let losses: Vec<F> = probs
+        .axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .zip(targets.par_iter())
+        .map(|(mut row, &target)| {
+            let max = row.fold(F::neg_infinity(), |m, &v| m.max(v));
+            let target_logit = row[target as usize];
+            row.mapv_inplace(|v| (v - max).exp());
+            let sum = row.sum();
+            row /= sum; // p = exp(logit - max) / sum
+            max + sum.ln() - target_logit
+        })
+        .collect();
+    Ok((losses.into_iter().sum::<F>() / F::cast(n as f64), probs))
 }
 // ANCHOR_END: cross_entropy
 
