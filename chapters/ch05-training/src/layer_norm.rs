@@ -1,9 +1,11 @@
-//! The backward of layer normalisation (`shared::LayerNorm::forward`).
+//! The backward of layer normalisation (`shared::LayerNorm::forward`); exercise ch05-1 replaces
+//! this file.
 
 use ndarray::{Array2, ArrayView2, Zip};
 use shared::{Error, Float, LayerNorm, Result};
 
 // ANCHOR: layer_norm_backward
+// ANCHOR: layer_norm_backward_signature
 /// Forward, per row of d values: `xhat = (x - mean) * rstd` with `rstd = 1 / sqrt(var + eps)`,
 /// then `y = xhat * weight + bias`. Backward, with `dxhat = dy * weight`:
 ///
@@ -19,6 +21,7 @@ pub fn layer_norm_backward<F: Float>(
     dy: ArrayView2<F>,
     grad: &mut LayerNorm<F>,
 ) -> Result<Array2<F>> {
+    // ANCHOR_END: layer_norm_backward_signature
     let d = x.ncols();
     if dy.dim() != x.dim() || ln.weight.len() != d || grad.weight.len() != d {
         return Err(Error::Shape {
