@@ -112,19 +112,19 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<(), AppError> {
     // cheap checks first: config, tokenizer, data; then the (slow) weights
-    let (config, tokenizer_json, model_name) = match (&args.init, args.config) {
+    let (config, tokenizer, tokenizer_json, model_name) = match (&args.init, args.config) {
         (Some(dir), _) => {
             let path = dir.join("tokenizer.json");
-            let json = std::fs::read_to_string(&path).map_err(|e| ch01_tokenizer::TokenizerError::Load { path, reason: e.to_string() })?;
-            (read_config(dir)?, json, dir.display().to_string())
+            let tokenizer = Tokenizer::from_file(&path)?;
+            let json = std::fs::read_to_string(&path).map_err(|source| AppError::Data { path, source })?;
+            (read_config(dir)?, tokenizer, json, dir.display().to_string())
         }
         (None, Some(preset)) => {
             let name = format!("{} (random weights, seed {})", preset.name(), args.seed);
-            (preset.config(), ch01_tokenizer::tokenizer::SHIPPED_JSON.to_string(), name)
+            (preset.config(), Tokenizer::shipped(), ch01_tokenizer::tokenizer::SHIPPED_JSON.to_string(), name)
         }
         (None, None) => unreachable!("clap requires --init or --config"),
     };
-    let tokenizer = Tokenizer::from_json(&tokenizer_json)?;
     if args.seq_len > config.context_length {
         return Err(AppError::Run(format!(
             "--seq-len {} is longer than the model's context of {} positions",
@@ -139,8 +139,10 @@ fn run(args: &Args) -> Result<(), AppError> {
             config.vocab_size
         )));
     }
-    let batches = Batches::new(&tokens, args.batch_size, args.seq_len)
-        .map_err(|e| AppError::Run(format!("{}: {e}", args.data.display())))?;
+    let batches = Batches::new(&tokens, args.batch_size, args.seq_len).map_err(|e| match e {
+        shared::Error::InvalidArgument(why) => AppError::Run(format!("{}: {why}", args.data.display())),
+        other => other.into(),
+    })?;
     let mut model = match &args.init {
         Some(dir) => Gpt::<f32>::from_pretrained(dir)?,
         None => Gpt::<f32>::random(&config, args.seed)?,

@@ -124,7 +124,7 @@ fn bad_input_is_one_error_line() {
         std::fs::copy(init.join(f), broken.join(f)).unwrap();
     }
     std::fs::write(broken.join("tokenizer.json"), "{}").unwrap();
-    assert_one_error_line(bin(&["--init", s(&broken), "--data", s(&data), "--batch-size", "1", "--seq-len", "1", "--steps", "1", "--lr", "1"]), 1, "tokenizer");
+    assert_one_error_line(bin(&["--init", s(&broken), "--data", s(&data), "--batch-size", "1", "--seq-len", "1", "--steps", "1", "--lr", "1"]), 1, "cannot load tokenizer");
 }
 
 #[test]
