@@ -141,7 +141,8 @@ fn check_writable(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn seed(text: &str) -> Result<u64, String> {
+/// `--seed S`: a whole number >= 0.
+pub fn seed(text: &str) -> Result<u64, String> {
     text.parse::<u64>().map_err(|_| format!("the seed must be a whole number >= 0, got {text}"))
 }
 
@@ -153,7 +154,8 @@ fn non_empty_text(text: &str) -> Result<String, String> {
     }
 }
 
-fn positive_count(text: &str) -> Result<usize, String> {
+/// A count of at least 1 (`--max-new-tokens`, a batch size, a number of steps).
+pub fn positive_count(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(0) => Err("must be at least 1, got 0".into()),
         Ok(n) => Ok(n),
