@@ -114,7 +114,7 @@ fn cached_keys_and_values_equal_transformers_past_key_values() {
     }
 }
 
-/// Seed 003's experiment on a GPT-NeoX model: the prefix with the cache, then the last token
+/// The experiment of the notebook *KV caching*, on a GPT-NeoX model: the prefix with the cache, then the last token
 /// fed alone, gives the logits of the full run; and the per-layer K/V of the two are equal.
 #[test]
 fn neox_prefix_then_last_token_equals_the_full_run() {
