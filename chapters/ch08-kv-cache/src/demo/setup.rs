@@ -95,7 +95,12 @@ pub fn prepare(args: &DemoArgs) -> DemoResult<Prepared> {
     args.out.dir_or(crate::demo::cli::DEFAULT_OUT).map_err(DemoError::OutDir)?;
     let (config, weights, tokenizer) = match &args.model.model {
         None => (
-            args.config.config(),
+            args.config.gpt2_config().ok_or_else(|| {
+                DemoError::Usage(format!(
+                    "--config {0}: the demo runs GPT-2 shapes (124m, small); measure {0} with the bench subcommand",
+                    args.config.name()
+                ))
+            })?,
             Weights::Random { preset: args.config, seed: args.model.seed },
             Tokenizer::shipped(),
         ),
