@@ -38,7 +38,8 @@ impl Family {
         }
     }
 
-    fn from_model_type(model_type: &str) -> Option<Self> {
+    /// The family of a `model_type` string; `None` when this chapter does not run it.
+    pub fn from_model_type(model_type: &str) -> Option<Self> {
         [Family::Llama, Family::Qwen2, Family::Qwen3, Family::GptNeoX]
             .into_iter()
             .find(|f| f.model_type() == model_type)

@@ -7,10 +7,11 @@
 //! into one `error: ...` line and a non-zero exit code.
 
 mod demo;
-// Cargo forbids `ch08-kv-cache -> bench -> ch08-kv-cache`, so the one adapter of `KvGpt` to the
-// benchmark is compiled here from the tool's source.
-#[path = "../../../tools/bench/src/gpt2.rs"]
-mod bench_gpt2;
+// Cargo forbids `ch08-kv-cache -> bench -> ch08-kv-cache`, so the tool's models (its one
+// adapter of `KvModel` to the benchmark, GPT-2's and chapter 6's shapes) are compiled here from
+// its source.
+#[path = "../../../tools/bench/src/models.rs"]
+mod bench_models;
 
 use demo::cli::{Cli, Command};
 use demo::{demo_run, DemoError};
@@ -19,7 +20,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = shared::cli::parse_or_exit::<Cli>(); // a usage error: one `error:` line, exit 2
     let result = match &cli.command {
-        Some(Command::Bench(args)) => bench_gpt2::run(args).map_err(DemoError::from),
+        Some(Command::Bench(args)) => bench_models::run(args).map_err(DemoError::from),
         None => demo_run::run(&cli.demo),
     };
     match result {

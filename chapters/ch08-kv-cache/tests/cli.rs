@@ -308,6 +308,20 @@ fn the_bench_json_has_every_figure() {
 }
 
 #[test]
+fn the_bench_alias_runs_a_llama_preset_and_the_demo_refuses_it() {
+    let out = run(&[
+        "bench", "--config", "llama-tiny", "--json", "--prompt-len", "4", "--new-tokens", "3",
+        "--uncached-new-tokens", "2", "--prefill-len", "8", "--runs", "1", "--bandwidth-mib", "8",
+    ]);
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    // a tied 2-layer Llama, 32 wide: embedding 256 x 32 + 2 x 12,352 per layer + final norm 32
+    assert_eq!(v["n_params"], 8_192 + 2 * 12_352 + 32);
+    // the demo itself runs GPT-2 only
+    assert_clean_error(&["--config", "smollm2-135m"], "GPT-2 shapes");
+}
+
+#[test]
 fn the_shared_bad_inputs_get_the_shared_answers() {
     use shared::cli::conformance::{check, Group};
     let exe = std::path::Path::new(env!("CARGO_BIN_EXE_ch08-kv-cache"));

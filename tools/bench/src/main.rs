@@ -1,11 +1,13 @@
-//! `cargo run --release -p bench -- [--model DIR] [--config 124m|small] [--json] ...`: how
+//! `cargo run --release -p bench -- [--model DIR] [--config 124m|small|smollm2-135m] [--json] ...`: how
 //! close a model's decode and prefill come to this machine's memory bandwidth and sgemm peak.
 //!
 //! The measuring lives in the `measure` library; this binary only loads a model and adapts it
-//! to [`measure::Decoder`]. Models: GPT-2 (chapter 8's `KvGpt`), random or a Hugging Face
-//! folder. Chapter 8's `cargo run --release -p ch08-kv-cache -- bench` is the same program.
+//! to [`measure::Decoder`]. Models: GPT-2 (chapter 8's `KvGpt`) and chapter 6's Llama, Qwen2,
+//! Qwen3 and GPT-NeoX (chapter 8's `KvDecoder`), random at a preset shape (`--config 124m`,
+//! `--config smollm2-135m`) or a Hugging Face folder (`--model DIR`, by its `model_type`).
+//! Chapter 8's `cargo run --release -p ch08-kv-cache -- bench` is the same program.
 
-mod gpt2;
+mod models;
 
 use clap::Parser;
 use measure::{BenchArgs, MeasureError};
@@ -23,7 +25,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = shared::cli::parse_or_exit::<Cli>(); // a usage error: one `error:` line, exit 2
-    match gpt2::run(&cli.args) {
+    match models::run(&cli.args) {
         Ok(()) | Err(MeasureError::StdoutClosed) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", e.one_line());

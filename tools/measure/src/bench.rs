@@ -41,7 +41,7 @@ use crate::flops::ModelShape;
 use std::time::{Duration, Instant};
 
 /// A model the benchmark can measure: greedy generation with and without a KV cache, and a
-/// prefill. Each chapter's binary adapts its model to this (chapter 8: `KvGpt`).
+/// prefill. The `bench` tool adapts chapter 8's cached models to this (`KvGpt`, `KvDecoder`).
 pub trait Decoder {
     /// The model's shape (parameters, layers, context).
     fn shape(&self) -> &ModelShape;
@@ -69,7 +69,8 @@ pub struct DecodeRun {
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
     /// Model shape (random weights): `124m` is GPT-2 small (12 layers, 768 wide), `small`
-    /// is 4 layers, 256 wide, with GPT-2's vocabulary.
+    /// is 4 layers, 256 wide, with GPT-2's vocabulary; `smollm2-135m` is SmolLM2-135M's Llama
+    /// shape (30 layers, 576 wide, 9 query heads over 3 key/value heads, tied embeddings).
     #[arg(long, value_enum, default_value_t = Preset::Gpt2_124m, conflicts_with = "model")]
     pub config: Preset,
 
@@ -186,7 +187,8 @@ pub struct BenchReport {
     pub sgemm: Vec<GemmResult>,
     /// Best GFLOP/s over the sgemm shapes.
     pub sgemm_peak_gflops: f64,
-    /// `4 x n_params`: bytes of fp32 weights each decoded token reads (tied LM head once).
+    /// `4 x params_read_per_token` ([`ModelShape`]): bytes of fp32 weights each decoded token
+    /// reads (every block, the final norm, the LM head; a tied head once).
     pub weight_bytes_per_token: f64,
     /// `bandwidth_gbps x 1e9 / weight_bytes_per_token` (median bandwidth).
     pub roofline_tokens_per_s: f64,
@@ -235,8 +237,8 @@ pub struct Formulas {
 
 const FORMULAS: Formulas = Formulas {
     decode_tokens_per_s: "(new_tokens - 1) / (total_secs - first_token_secs), median of runs",
-    roofline_tokens_per_s: "median bandwidth bytes/s / (4 x n_params), n_params with the tied LM head once; the bandwidth passes are taken at the start and before every cached run",
-    prefill_flops: "2 x non-embedding params x T + n_layers x 4 x T^2 x d_model + 2 x d_model x vocab",
+    roofline_tokens_per_s: "median bandwidth bytes/s / (4 x params read per token: every block, the final norm, the LM head (a tied head once), one embedding row, GPT-2's position table); the bandwidth passes are taken at the start and before every cached run",
+    prefill_flops: "2 x non-embedding params x T + n_layers x 4 x T^2 x n_heads x head_dim + 2 x d_model x vocab",
 };
 
 /// Refuse settings that cannot be measured, before anything slow starts.

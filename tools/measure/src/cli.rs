@@ -5,6 +5,10 @@ use clap::ValueEnum;
 use shared::GptConfig;
 
 /// Model shapes a binary can build with random weights.
+///
+/// A preset is a name: the GPT-2 ones carry their [`GptConfig`] ([`Preset::gpt2_config`]);
+/// the others are built by the adapter of their family (the `bench` tool maps `smollm2-135m`
+/// to chapter 6's `DecoderConfig::smollm2_135m()`), which this library cannot see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Preset {
     /// GPT-2 small: 124M parameters, 12 layers, 12 heads, 768 wide, context 1024.
@@ -16,14 +20,23 @@ pub enum Preset {
     /// 2 layers, 2 heads, 32 wide, context 256: for fast tests of the whole program.
     #[value(name = "tiny", hide = true)]
     Tiny,
+    /// SmolLM2-135M's shape, a Llama: 30 layers, 576 wide, 9 query heads sharing 3 key/value
+    /// heads, MLP 1536, vocabulary 49152, tied embeddings.
+    #[value(name = "smollm2-135m")]
+    Smollm2_135m,
+    /// A 2-layer Llama, 32 wide, with grouped-query attention: for fast tests of the whole program.
+    #[value(name = "llama-tiny", hide = true)]
+    LlamaTiny,
 }
 
 impl Preset {
-    pub fn config(self) -> GptConfig {
+    /// The shape of a GPT-2 preset; `None` for a preset of another family.
+    pub fn gpt2_config(self) -> Option<GptConfig> {
         match self {
-            Preset::Gpt2_124m => GptConfig::gpt2_124m(),
-            Preset::Small => GptConfig::small(),
-            Preset::Tiny => GptConfig::gpt2_like(50257, 256, 32, 2, 2),
+            Preset::Gpt2_124m => Some(GptConfig::gpt2_124m()),
+            Preset::Small => Some(GptConfig::small()),
+            Preset::Tiny => Some(GptConfig::gpt2_like(50257, 256, 32, 2, 2)),
+            Preset::Smollm2_135m | Preset::LlamaTiny => None,
         }
     }
 
@@ -32,6 +45,8 @@ impl Preset {
             Preset::Gpt2_124m => "gpt2-124m",
             Preset::Small => "small",
             Preset::Tiny => "tiny",
+            Preset::Smollm2_135m => "smollm2-135m",
+            Preset::LlamaTiny => "llama-tiny",
         }
     }
 }

@@ -153,7 +153,13 @@ pub fn prepare(args: &DemoArgs) -> DemoResult<Prepared> {
     args.out.dir_or(crate::demo::cli::DEFAULT_OUT).map_err(DemoError::OutDir)?;
     let (config, weights, tokenizer) = match &args.model.model {
         None => (
-            ModelConfig::Gpt2(args.config.config()),
+            ModelConfig::Gpt2(args.config.gpt2_config().ok_or_else(|| {
+                DemoError::Usage(format!(
+                    "--config {0}: the demo runs GPT-2 shapes (124m, small) with random weights, and any \
+                     family from a folder with --model; measure {0} with the bench subcommand",
+                    args.config.name()
+                ))
+            })?),
             Weights::Random { preset: args.config, seed: args.model.seed },
             Tokenizer::shipped(),
         ),

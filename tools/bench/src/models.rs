@@ -1,0 +1,53 @@
+//! Which adapter runs: the family of the `--config` preset, or the `model_type` of `--model`'s
+//! `config.json` (`gpt2`: chapter 4's GPT-2; `llama`, `qwen2`, `qwen3`, `gpt_neox`: chapter 6's
+//! decoder), each with chapter 8's cache.
+//!
+//! Two binaries compile this file: `cargo run --release -p bench` and chapter 8's alias
+//! `cargo run --release -p ch08-kv-cache -- bench`, which includes it by path because Cargo
+//! forbids the dependency cycle (this tool depends on chapter 8, so chapter 8 cannot depend on
+//! it). The modules below are therefore named by path, relative to this file.
+
+#[path = "cached.rs"]
+mod cached;
+#[path = "gpt2.rs"]
+mod gpt2;
+#[path = "rotary.rs"]
+mod rotary;
+
+use measure::{BenchArgs, MeasureResult};
+use serde_json::Value;
+use shared::Error;
+use std::path::Path;
+
+/// Run the benchmark on the model the options name.
+pub fn run(args: &BenchArgs) -> MeasureResult<()> {
+    let Some(dir) = &args.model.model else {
+        return match args.config.gpt2_config() {
+            Some(_) => gpt2::run(args),
+            None => rotary::run(args),
+        };
+    };
+    let path = shared::checkpoint::config_json_in(dir)?;
+    match model_type(&path)?.as_str() {
+        "gpt2" => gpt2::run(args),
+        t if ch06_llama_qwen::Family::from_model_type(t).is_some() => rotary::run(args),
+        t => Err(unsupported(&path, &format!("model_type \"{t}\" is not supported")).into()),
+    }
+}
+
+/// `model_type` of a Hugging Face `config.json`.
+fn model_type(path: &Path) -> Result<String, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let json: Value = serde_json::from_str(&text).map_err(|e| Error::BadConfig { path: path.to_path_buf(), reason: e.to_string() })?;
+    match json.get("model_type").and_then(Value::as_str) {
+        Some(t) => Ok(t.to_string()),
+        None => Err(unsupported(path, "no model_type")),
+    }
+}
+
+fn unsupported(path: &Path, what: &str) -> Error {
+    Error::BadConfig {
+        path: path.to_path_buf(),
+        reason: format!("{what} (the benchmark runs gpt2, {})", ch06_llama_qwen::config::SUPPORTED_MODEL_TYPES),
+    }
+}
