@@ -73,11 +73,11 @@ impl<F: Float> Decoder<F, RotaryAttention<F>> {
                         dense_4h_to_h: Linear::random(c.d_ff, c.d_model, c.mlp_bias, INIT_STD, &mut rng),
                     })
                 } else {
-                    FeedForward::SwiGlu(SwiGlu {
-                        gate: Linear::random(c.d_model, c.d_ff, c.mlp_bias, INIT_STD, &mut rng),
-                        up: Linear::random(c.d_model, c.d_ff, c.mlp_bias, INIT_STD, &mut rng),
-                        down: Linear::random(c.d_ff, c.d_model, c.mlp_bias, INIT_STD, &mut rng),
-                    })
+                    FeedForward::SwiGlu(SwiGlu::new(
+                        Linear::random(c.d_model, c.d_ff, c.mlp_bias, INIT_STD, &mut rng), // gate_proj
+                        Linear::random(c.d_model, c.d_ff, c.mlp_bias, INIT_STD, &mut rng), // up_proj
+                        Linear::random(c.d_ff, c.d_model, c.mlp_bias, INIT_STD, &mut rng), // down_proj
+                    )?)
                 };
                 Ok(DecoderBlock {
                     input_norm: Norm::new(c.d_model, c.norm_eps, neox),
@@ -113,11 +113,11 @@ impl<F: Float> Decoder<F, RotaryAttention<F>> {
                         dense_4h_to_h: Linear::load(ckpt, &format!("{layer}.mlp.dense_4h_to_h"), c.d_ff, d, c.mlp_bias)?,
                     })
                 } else {
-                    FeedForward::SwiGlu(SwiGlu {
-                        gate: Linear::load(ckpt, &format!("{layer}.mlp.gate_proj"), d, c.d_ff, c.mlp_bias)?,
-                        up: Linear::load(ckpt, &format!("{layer}.mlp.up_proj"), d, c.d_ff, c.mlp_bias)?,
-                        down: Linear::load(ckpt, &format!("{layer}.mlp.down_proj"), c.d_ff, d, c.mlp_bias)?,
-                    })
+                    FeedForward::SwiGlu(SwiGlu::new(
+                        Linear::load(ckpt, &format!("{layer}.mlp.gate_proj"), d, c.d_ff, c.mlp_bias)?,
+                        Linear::load(ckpt, &format!("{layer}.mlp.up_proj"), d, c.d_ff, c.mlp_bias)?,
+                        Linear::load(ckpt, &format!("{layer}.mlp.down_proj"), c.d_ff, d, c.mlp_bias)?,
+                    )?)
                 };
                 Ok(DecoderBlock { input_norm, attn, post_attention_norm, mlp, parallel_residual: c.parallel_residual })
             })

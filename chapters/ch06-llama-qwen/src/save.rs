@@ -90,8 +90,8 @@ impl<F: Float> Decoder<F, RotaryAttention<F>> {
             }
             match &b.mlp {
                 FeedForward::SwiGlu(m) => {
-                    put_linear(&mut t, &format!("{layer}.mlp.gate_proj"), &m.gate);
-                    put_linear(&mut t, &format!("{layer}.mlp.up_proj"), &m.up);
+                    put_linear(&mut t, &format!("{layer}.mlp.gate_proj"), &m.projection(false));
+                    put_linear(&mut t, &format!("{layer}.mlp.up_proj"), &m.projection(true));
                     put_linear(&mut t, &format!("{layer}.mlp.down_proj"), &m.down);
                 }
                 FeedForward::Gelu(m) => {

@@ -5,7 +5,7 @@
 //! Three matrices instead of two, so `intermediate_size` is usually about 8/3 `d_model` rather
 //! than 4 `d_model`, for a similar parameter count.
 
-use ndarray::{Array2, ArrayBase, ArrayView2, DataMut, Dimension};
+use ndarray::{s, Array2, ArrayBase, ArrayView2, Axis, DataMut, Dimension};
 use ndarray_rand::rand::Rng;
 use shared::{Error, Float, Linear, Result};
 
@@ -17,44 +17,70 @@ pub fn silu<F: Float, S: DataMut<Elem = F>, D: Dimension>(x: &mut ArrayBase<S, D
 }
 // ANCHOR_END: silu
 
-/// `down(silu(gate(x)) * up(x))`, without biases (Llama's `mlp_bias: false`).
+/// `down(silu(gate(x)) * up(x))` (biases only with Llama's `mlp_bias: true`).
+///
+/// `gate_proj` and `up_proj` read the same `x`, so they are kept stacked as one matrix and
+/// computed in one product, the way GPT-2's `c_attn` computes q, k and v: one pass over the
+/// weights instead of two (decode reads every weight once per token, so this is what it costs).
 #[derive(Debug, Clone)]
 pub struct SwiGlu<F> {
-    pub gate: Linear<F>, // gate_proj: [d_ff, d_model]
-    pub up: Linear<F>,   // up_proj:   [d_ff, d_model]
+    /// Rows `0..d_ff` are `gate_proj`, rows `d_ff..2 d_ff` are `up_proj`: `[2 d_ff, d_model]`.
+    pub gate_up: Linear<F>,
     pub down: Linear<F>, // down_proj: [d_model, d_ff]
 }
 
 impl<F: Float> SwiGlu<F> {
+    /// Stack `gate` and `up` (each `[d_ff, d_model]`) over `down` (`[d_model, d_ff]`).
+    pub fn new(gate: Linear<F>, up: Linear<F>, down: Linear<F>) -> Result<Self> {
+        let (d_ff, d_model) = gate.weight.dim();
+        if up.weight.dim() != (d_ff, d_model) || down.weight.dim() != (d_model, d_ff) || gate.bias.is_some() != up.bias.is_some() {
+            return Err(Error::Shape {
+                op: "swiglu",
+                expected: format!("up [{d_ff}, {d_model}], down [{d_model}, {d_ff}] (from gate), biases on both or neither"),
+                found: format!("up {:?}, down {:?}", up.weight.shape(), down.weight.shape()),
+            });
+        }
+        let weight = ndarray::concatenate(Axis(0), &[gate.weight.view(), up.weight.view()]).expect("same widths");
+        let bias = match (gate.bias, up.bias) {
+            (Some(g), Some(u)) => Some(ndarray::concatenate(Axis(0), &[g.view(), u.view()]).expect("vectors")),
+            _ => None,
+        };
+        Ok(SwiGlu { gate_up: Linear { weight, bias }, down })
+    }
+
     /// Weights drawn from N(0, std^2) with the given rng, no biases.
     pub fn random<R: Rng>(d_model: usize, d_ff: usize, std: f64, rng: &mut R) -> Self {
-        SwiGlu {
-            gate: Linear::random(d_model, d_ff, false, std, rng),
-            up: Linear::random(d_model, d_ff, false, std, rng),
-            down: Linear::random(d_ff, d_model, false, std, rng),
+        let gate = Linear::random(d_model, d_ff, false, std, rng);
+        let up = Linear::random(d_model, d_ff, false, std, rng);
+        let down = Linear::random(d_ff, d_model, false, std, rng);
+        Self::new(gate, up, down).expect("shapes made to fit")
+    }
+
+    /// The hidden width `d_ff`.
+    pub fn d_ff(&self) -> usize {
+        self.gate_up.weight.nrows() / 2
+    }
+
+    /// `gate_proj` (rows `0..d_ff` of `gate_up`) or `up_proj` (the rest), as Hugging Face stores them.
+    pub fn projection(&self, up: bool) -> Linear<F> {
+        let d_ff = self.d_ff();
+        let rows = if up { d_ff..2 * d_ff } else { 0..d_ff };
+        Linear {
+            weight: self.gate_up.weight.slice(s![rows.clone(), ..]).to_owned(),
+            bias: self.gate_up.bias.as_ref().map(|b| b.slice(s![rows]).to_owned()),
         }
     }
 
     // ANCHOR: swiglu
     /// x: `[n, d_model]` -> `[n, d_model]`
     pub fn forward(&self, x: ArrayView2<F>) -> Result<Array2<F>> {
-        let (d_ff, d_model) = self.gate.weight.dim();
-        if self.up.weight.dim() != (d_ff, d_model) || self.down.weight.dim() != (d_model, d_ff) {
-            return Err(Error::Shape {
-                op: "swiglu",
-                expected: format!("up [{d_ff}, {d_model}], down [{d_model}, {d_ff}] (from gate)"),
-                found: format!(
-                    "up {:?}, down {:?}",
-                    self.up.weight.shape(),
-                    self.down.weight.shape()
-                ),
-            });
-        }
-        let mut gate = self.gate.forward(x)?; // [n, d_ff]
-        silu(&mut gate);
-        let up = self.up.forward(x)?; // [n, d_ff]
-        gate *= &up; // [n, d_ff]
-        self.down.forward(gate.view()) // [n, d_model]
+        let d_ff = self.d_ff();
+        let h = self.gate_up.forward(x)?; // [n, 2 d_ff]: gate and up side by side
+        let (gate, up) = h.view().split_at(Axis(1), d_ff); // [n, d_ff] each
+        let mut hidden = gate.to_owned();
+        silu(&mut hidden);
+        hidden *= &up; // [n, d_ff]
+        self.down.forward(hidden.view()) // [n, d_model]
     }
     // ANCHOR_END: swiglu
 }
@@ -86,16 +112,17 @@ mod tests {
         let mlp = SwiGlu::<f64>::random(d_model, d_ff, 0.5, &mut rng);
         let x: Array2<f64> = init::normal((n, d_model), 1.0, &mut rng);
         let got = mlp.forward(x.view()).unwrap();
+        let (gate_w, up_w) = (mlp.projection(false).weight, mlp.projection(true).weight);
 
         let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
         for r in 0..n {
             let mut hidden = vec![0.0; d_ff];
             for (j, h) in hidden.iter_mut().enumerate() {
                 let g: f64 = (0..d_model)
-                    .map(|k| x[[r, k]] * mlp.gate.weight[[j, k]])
+                    .map(|k| x[[r, k]] * gate_w[[j, k]])
                     .sum();
                 let u: f64 = (0..d_model)
-                    .map(|k| x[[r, k]] * mlp.up.weight[[j, k]])
+                    .map(|k| x[[r, k]] * up_w[[j, k]])
                     .sum();
                 *h = g * sigmoid(g) * u;
             }
@@ -113,9 +140,10 @@ mod tests {
     #[test]
     fn mismatched_projections_are_a_shape_error() {
         let mut rng = init::rng(8);
-        let mut mlp = SwiGlu::<f32>::random(4, 6, 0.1, &mut rng);
-        mlp.up = Linear::random(4, 5, false, 0.1, &mut rng);
-        let err = mlp.forward(Array2::zeros((1, 4)).view()).unwrap_err();
+        let gate = Linear::<f32>::random(4, 6, false, 0.1, &mut rng);
+        let up = Linear::random(4, 5, false, 0.1, &mut rng);
+        let down = Linear::random(6, 4, false, 0.1, &mut rng);
+        let err = SwiGlu::new(gate, up, down).unwrap_err();
         assert!(matches!(err, Error::Shape { op: "swiglu", .. }), "{err}");
         let mlp = SwiGlu::<f32>::random(4, 6, 0.1, &mut rng);
         assert!(mlp.forward(Array2::zeros((1, 3)).view()).is_err());
