@@ -121,7 +121,10 @@ fn run(args: &Args) -> Result<(), AppError> {
         }
         (None, Some(preset)) => {
             let name = format!("{} (random weights, seed {})", preset.name(), args.seed);
-            (preset.config(), Tokenizer::shipped(), ch01_tokenizer::tokenizer::SHIPPED_JSON.to_string(), name)
+            let config = preset.gpt2_config().ok_or_else(|| {
+                AppError::Run(format!("--config {}: this chapter trains GPT-2 shapes (124m, small)", preset.name()))
+            })?;
+            (config, Tokenizer::shipped(), ch01_tokenizer::tokenizer::SHIPPED_JSON.to_string(), name)
         }
         (None, None) => unreachable!("clap requires --init or --config"),
     };
