@@ -32,10 +32,22 @@ static BYTES: AtomicU64 = AtomicU64::new(0);
 /// One measurement at a time (tests run on several threads).
 static SERIAL: Mutex<()> = Mutex::new(());
 
+thread_local! {
+    /// Set on the thread that measures: only it and rayon's workers (which run the parallel
+    /// parts of a decode step) are counted, never the test harness's own threads.
+    static MEASURING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether an allocation on this thread belongs to the measurement.
+fn counted() -> bool {
+    COUNTING.load(Ordering::Relaxed)
+        && (MEASURING.with(|m| m.get()) || rayon::current_thread_index().is_some())
+}
+
 // SAFETY: forwards to the system allocator; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
+        if counted() {
             CALLS.fetch_add(1, Ordering::Relaxed);
             BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
         }
@@ -45,7 +57,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
+        if counted() {
             CALLS.fetch_add(1, Ordering::Relaxed);
             BYTES.fetch_add(new_size as u64, Ordering::Relaxed);
         }
@@ -59,9 +71,11 @@ static ALLOC: Counting = Counting;
 /// Bytes allocated while `f` runs.
 fn bytes_allocated_by<T>(f: impl FnOnce() -> T) -> (u64, T) {
     BYTES.store(0, Ordering::SeqCst);
+    MEASURING.with(|m| m.set(true));
     COUNTING.store(true, Ordering::SeqCst);
     let out = f();
     COUNTING.store(false, Ordering::SeqCst);
+    MEASURING.with(|m| m.set(false));
     (BYTES.load(Ordering::SeqCst), out)
 }
 
@@ -129,9 +143,11 @@ fn count_step(model: &mut KvGpt<f32>, token: u32) -> (u64, u64) {
     let ids = common::row(&ids);
     CALLS.store(0, Ordering::SeqCst);
     BYTES.store(0, Ordering::SeqCst);
+    MEASURING.with(|m| m.set(true));
     COUNTING.store(true, Ordering::SeqCst);
     let logits = model.forward_last(ids, true);
     COUNTING.store(false, Ordering::SeqCst);
+    MEASURING.with(|m| m.set(false));
     logits.expect("decode step");
     (CALLS.load(Ordering::SeqCst), BYTES.load(Ordering::SeqCst))
 }
