@@ -25,6 +25,7 @@ pub mod layer_norm;
 pub mod linear;
 pub mod mask;
 pub mod parallel;
+pub mod rng;
 pub mod softmax;
 pub mod tolerance;
 
@@ -39,6 +40,7 @@ pub use layer_norm::LayerNorm;
 pub use linear::{linear, Linear};
 pub use mask::causal_mask;
 pub use parallel::on_worker_thread;
+pub use rng::Rng;
 pub use matmul::matmul_t;
 pub use softmax::softmax_rows;
 

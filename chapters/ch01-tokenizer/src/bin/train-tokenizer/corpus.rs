@@ -12,51 +12,11 @@
 //! - numbers, dialogue with quotes and contractions, lists, and a little Rust-like code, so
 //!   digits, punctuation, newlines and indentation get tokens too.
 //!
-//! The randomness comes from a tiny seeded generator written here, not from a crate, so the
-//! corpus (and the tokenizer trained on it) cannot change under us with a dependency update.
+//! The randomness comes from a tiny seeded generator written in this project ([`shared::Rng`]),
+//! not from a crate, so the corpus (and the tokenizer trained on it) cannot change under us with
+//! a dependency update.
 
-// ANCHOR: rng
-/// A small seeded pseudo-random generator (xorshift64*): fast, and the same numbers everywhere.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        // scramble the seed (splitmix64) so that seeds 1, 2, 3 start far apart; never 0
-        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        Rng((z ^ (z >> 31)) | 1)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    /// Uniform in `[0, 1)`.
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
-// ANCHOR_END: rng
+use shared::Rng;
 
 /// Draws `i` in `0..n` with probability proportional to `1 / (i + 1)`: Zipf's law, the shape
 /// of word frequencies in real language.
