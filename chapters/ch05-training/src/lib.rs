@@ -20,7 +20,7 @@
 //! - the whole model: [`forward::forward`] then [`backward::backward`], in [`step`];
 //! - the gradients live in a model-shaped struct of zeros ([`parameters`]);
 //! - the optimiser: [`adamw::AdamW`], PyTorch's semantics; no dropout anywhere;
-//! - the data: [`data::Batches`], in llm.c's order.
+//! - the data: [`data::Batches`], in llm.c's order; the learning rate over a run: [`schedule`].
 //!
 //! Proofs (in `tests/`): every gradient against central finite differences in `f64`, and
 //! the loss, gradients and five AdamW steps against PyTorch on a committed fixture.
@@ -41,6 +41,7 @@ pub mod linear;
 pub mod lm_head;
 pub mod parameters;
 pub mod residual;
+pub mod schedule;
 #[cfg_attr(feature = "ex-ch05-2", path = "../exercises/ch05_2_softmax_backward.rs")]
 pub mod softmax;
 pub mod step;
@@ -49,4 +50,5 @@ pub use adamw::AdamW;
 pub use data::Batches;
 pub use forward::{forward, Activations};
 pub use parameters::{parameters_mut, zeros_like, Gradients};
+pub use schedule::cosine_lr;
 pub use step::{loss, loss_and_grads, train_step};

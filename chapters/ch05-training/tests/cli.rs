@@ -31,7 +31,9 @@ fn fixture_text() -> (PathBuf, serde_json::Value) {
     let tokenizer = Tokenizer::from_file(fixtures().join("gpt2-tiny-a/tokenizer.json")).unwrap();
     let text = tokenizer.decode(&tokens).unwrap();
     assert_eq!(tokenizer.encode(&text).unwrap(), tokens, "the text round-trips to the fixture's tokens");
-    let path = temp("fixture.txt");
+    // one file per test thread: the tests run in parallel, and a file another test is
+    // rewriting can be read empty
+    let path = temp(&format!("fixture-{:?}.txt", std::thread::current().id()).replace(['(', ')'], ""));
     std::fs::write(&path, text).unwrap();
     (path, r)
 }
@@ -79,7 +81,34 @@ fn fresh_weights_from_a_preset() {
     let (data, _) = fixture_text();
     let (code, out, err) = bin(&["--config", "tiny", "--data", s(&data), "--batch-size", "1", "--seq-len", "8", "--steps", "2", "--lr", "1e-3"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("trained tiny (random weights, seed 42)") && out.contains("loss "), "{out}");
+    let name = "trained tiny shape, 2 layers x 2 heads x 32 wide, context 256, vocabulary 50257 (random weights, seed 42)";
+    assert!(out.contains(name) && out.contains("loss "), "{out}");
+}
+
+#[test]
+fn a_shape_a_tokenizer_a_schedule_and_a_held_out_loss() {
+    let (data, _) = fixture_text();
+    let tokenizer = fixtures().join("gpt2-tiny-a/tokenizer.json"); // 300 ids
+    let log = temp("shape-log.json");
+    let (code, out, err) = bin(&[
+        "--config", "tiny", "--tokenizer", s(&tokenizer), "--n-layer", "1", "--n-head", "2", "--n-embd", "16",
+        "--n-positions", "16", "--data", s(&data), "--val-data", s(&data), "--eval-every", "2", "--val-batches", "1",
+        "--batch-size", "2", "--seq-len", "8", "--steps", "5", "--lr", "1e-2", "--cosine", "--log", s(&log), "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(std::fs::read_to_string(&log).unwrap().trim(), out.trim(), "--log holds the --json report");
+    // the model's vocabulary is the tokenizer's; the shape is the --n-* options'
+    let expected = shared::GptConfig::gpt2_like(300, 16, 16, 1, 2);
+    assert_eq!(v["n_params"], expected.n_params());
+    // held-out losses before the first step, every 2 steps and after the last
+    let val: Vec<(u64, f64)> = v["val_losses"].as_array().unwrap().iter().map(|p| (p[0].as_u64().unwrap(), p[1].as_f64().unwrap())).collect();
+    assert_eq!(val.iter().map(|p| p.0).collect::<Vec<_>>(), [0, 2, 4, 5]);
+    // the held-out text is the training text here: before any update, its first batch is
+    // the first step's batch, so the two losses are the same forward pass
+    let first = v["losses"][0].as_f64().unwrap();
+    assert!((val[0].1 - first).abs() < 1e-6, "{val:?} vs {first}");
+    assert_eq!(v["warmup_steps"], 1); // 5% of 5 steps, at least 1
 }
 
 #[test]
