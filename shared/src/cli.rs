@@ -50,11 +50,24 @@ pub fn usage_error_line(e: &clap::Error) -> Option<String> {
     Some(format!("{message} (see --help)"))
 }
 
+/// The model chapter 4's and chapter 8's binaries run when no --model is given, relative to
+/// the workspace: a GPT-2 of 3.5M parameters that chapter 5 trained on its generated stories
+/// (`tools/train-default-model.sh` rebuilds it).
+pub const DEFAULT_MODEL: &str = "models/gpt2-stories-3.5m";
+
+/// [`DEFAULT_MODEL`] in this workspace, found from this crate's source folder (not the current
+/// directory), so `cargo run` finds it from anywhere.
+pub fn default_model_dir() -> PathBuf {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")); // <workspace>/shared
+    shared.parent().unwrap_or(shared).join(DEFAULT_MODEL)
+}
+
 /// Which model to run.
 #[derive(Debug, Clone, Args)]
 pub struct ModelArgs {
     /// A Hugging Face model folder (config.json, model.safetensors, tokenizer.json), loaded
-    /// unchanged. Without it: random weights with the binary's default shape, and it says so.
+    /// unchanged. Without it: the binary's default (a trained model, or random weights of a
+    /// preset shape), and it says which.
     #[arg(long, value_name = "DIR", value_parser = existing_folder)]
     pub model: Option<PathBuf>,
 

@@ -56,14 +56,29 @@ impl GenerateArgs {
         Ok(prompt_ids)
     }
 
-    /// Generate, uncached, streaming the text to stdout as it comes (a timing line on stderr),
-    /// or print one JSON object with `--json`. Generation stops after `eos_token_id`.
+    /// [`GenerateArgs::generate_and_print_named`] without a model name: random weights exactly
+    /// when no --model was given.
     pub fn generate_and_print<M: CausalLm>(
         &self,
         model: &mut M,
         tokenizer: &Tokenizer,
         prompt_ids: &[u32],
         eos_token_id: Option<u32>,
+    ) -> Result<(), RunError> {
+        self.generate_and_print_named(model, tokenizer, prompt_ids, eos_token_id, None, self.model.model.is_none())
+    }
+
+    /// Generate, uncached, streaming the text to stdout as it comes (a timing line on stderr),
+    /// or print one JSON object with `--json`. Generation stops after `eos_token_id`.
+    /// `model_name` (which model ran) goes into the JSON as `model`.
+    pub fn generate_and_print_named<M: CausalLm>(
+        &self,
+        model: &mut M,
+        tokenizer: &Tokenizer,
+        prompt_ids: &[u32],
+        eos_token_id: Option<u32>,
+        model_name: Option<&str>,
+        random_weights: bool,
     ) -> Result<(), RunError> {
         let options = GenerateOptions {
             max_new_tokens: self.prompt.max_new_tokens,
@@ -89,17 +104,20 @@ impl GenerateArgs {
         })?;
         let text = tokenizer.decode(&generation.new_ids)?;
         if self.json {
-            let out = serde_json::json!({
+            let mut out = serde_json::json!({
                 "prompt": self.prompt.prompt,
                 "prompt_ids": generation.prompt_ids,
                 "generated_ids": generation.new_ids,
                 "text": text,
                 "stopped_at_eos": generation.stopped_at_eos,
-                "random_weights": self.model.model.is_none(),
+                "random_weights": random_weights,
                 "time_to_first_token_s": generation.time_to_first_token.as_secs_f64(),
                 "total_s": generation.total_time.as_secs_f64(),
                 "tokens_per_s": generation.tokens_per_second(),
             });
+            if let Some(name) = model_name {
+                out["model"] = name.into();
+            }
             writeln!(stdout, "{out}")?;
         } else {
             if let Some(rest) = stream.finish()? {

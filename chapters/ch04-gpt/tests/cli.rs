@@ -42,6 +42,33 @@ fn a_saved_folder_loads_and_generates_json() {
 }
 
 #[test]
+fn without_model_it_runs_the_default_model_and_names_it() {
+    let (ok, out, err) = bin(&["--prompt", "Once upon a time", "--max-new-tokens", "3", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["random_weights"], false);
+    assert_eq!(v["model"], format!("{} (the default model)", shared::cli::DEFAULT_MODEL));
+    // its tokenizer is chapter 5's small one, not GPT-2's: "Once upon a time" is 4 word tokens
+    assert_eq!(v["prompt_ids"].as_array().unwrap().len(), 4, "{v}");
+    // a human run says it on stderr
+    let (ok, _, err) = bin(&["--prompt", "Once", "--max-new-tokens", "1"]);
+    assert!(ok && err.contains("model: models/gpt2-stories-3.5m (the default model)"), "{err}");
+}
+
+#[test]
+fn config_runs_random_weights_of_a_preset_and_names_them() {
+    let (ok, out, err) = bin(&["--config", "tiny", "--prompt", "Hello", "--max-new-tokens", "2", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["random_weights"], true);
+    assert!(v["model"].as_str().unwrap().starts_with("tiny shape with RANDOM"), "{v}");
+    let dir = model_dir("both");
+    let (ok, _, err) = bin(&["--config", "tiny", "--model", s(&dir)]);
+    assert!(!ok && err.contains("cannot be used with"), "{err}");
+    assert_one_error_line(bin(&["--config", "smollm2-135m"]), "runs GPT-2 shapes");
+}
+
+#[test]
 fn missing_or_corrupt_folders_and_files() {
     assert_one_error_line(bin(&["--prompt", "x", "--model", "no/such/dir"]), "no such folder");
     let dir = model_dir("corrupt");

@@ -59,7 +59,10 @@ fn bad_lengths_are_one_error_line() {
 
 #[test]
 fn too_many_tokens_are_one_error_line() {
-    assert_clean_error(&["--max-new-tokens", "5000"], "does not fit the context of 1024");
+    // the default model (chapter 5's stories) has a context of 256
+    assert_clean_error(&["--max-new-tokens", "5000"], "does not fit the context of 256");
+    // GPT-2 124M's shape, random weights (checked before any weight is built)
+    assert_clean_error(&["--config", "124m", "--max-new-tokens", "5000"], "does not fit the context of 1024");
     // lengths past the context are skipped; an error only when none is left
     assert_clean_error(&["--config", "tiny", "--lengths", "300,400"], "fits the context of 256");
     assert_clean_error(&["--runs", "0"], "--runs");
@@ -253,6 +256,18 @@ fn the_human_demo_names_the_skipped_lengths() {
     // without a terminal, a line per measured length goes to stderr instead of a bar
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("10 new tokens:") && stderr.contains("20 new tokens:"), "stderr: {stderr}");
+}
+
+#[test]
+fn without_model_or_config_the_demo_runs_the_default_model() {
+    let dir = out_dir("default-model");
+    let out = run(&["--json", "--lengths", "2", "--runs", "1", "--max-new-tokens", "3", "--out", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    assert_eq!(v["random_weights"], false);
+    let model = v["model"].as_str().unwrap();
+    assert!(model.starts_with("models/gpt2-stories-3.5m (the default model"), "{model}");
+    assert_eq!(v["context_length"], 256);
 }
 
 #[test]

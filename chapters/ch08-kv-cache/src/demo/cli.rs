@@ -24,9 +24,12 @@ use std::path::PathBuf;
 ///
 ///   5. writes SVG plots into --out (checked before anything else runs).
 ///
-/// Without --model the weights are RANDOM (seeded, with the exact GPT-2 124M shape): the speed
-/// and memory figures are real, the text is gibberish. Pass --model with a Hugging Face `gpt2`
-/// folder (config.json, model.safetensors, tokenizer.json) to see real text.
+/// Without --model it runs the project's default model: a small GPT-2 (3.5M parameters,
+/// context 256) that chapter 5 trained on its generated children's stories
+/// (models/gpt2-stories-3.5m in the repository), so the text is English. --model DIR runs a
+/// Hugging Face folder (config.json, model.safetensors, tokenizer.json) of GPT-2, Llama, Qwen or
+/// GPT-NeoX. --config 124m runs RANDOM (seeded) weights with the exact GPT-2 124M shape: the
+/// speed and memory figures of a real-sized model, and gibberish text.
 ///
 /// `bench` measures this machine's memory bandwidth and matrix-multiply speed and compares the
 /// model's decode and prefill speed with them (see `bench --help`).
@@ -54,9 +57,10 @@ pub struct DemoArgs {
     #[command(flatten)]
     pub model: ModelArgs,
 
-    /// Model shape when no --model is given (`tiny` is a fast test model).
-    #[arg(long, value_enum, default_value_t = Preset::Gpt2_124m, hide = true, conflicts_with = "model")]
-    pub config: Preset,
+    /// RANDOM (seeded) weights of this shape instead of the default model: 124m is GPT-2
+    /// small's shape, for the speed story (`tiny` is a fast test model).
+    #[arg(long, value_name = "NAME", value_enum, conflicts_with = "model")]
+    pub config: Option<Preset>,
 
     #[command(flatten)]
     pub prompt: PromptArgs,

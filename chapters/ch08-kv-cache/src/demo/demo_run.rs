@@ -198,7 +198,8 @@ fn print_header(prepared: &Prepared) -> DemoResult<()> {
         say(
             "NOTE: these weights are RANDOM (untrained), so the generated text is gibberish. The\n\
              shapes, the cache, the timings and the memory figures are those of the real model.\n\
-             For real text, download the Hugging Face `gpt2` folder (config.json,\n\
+             For real text, run without --config (the project's trained default model), or\n\
+             download the Hugging Face `gpt2` folder (config.json,\n\
              model.safetensors, tokenizer.json), for example with\n\
              \x20   huggingface-cli download gpt2 config.json model.safetensors tokenizer.json --local-dir gpt2\n\
              and run again with `--model gpt2`.",

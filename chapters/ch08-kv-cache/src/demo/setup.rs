@@ -109,6 +109,9 @@ impl Prepared {
             Weights::Random { preset, seed } => {
                 format!("{} shape with RANDOM weights (seed {seed}): {shape}", preset.name())
             }
+            Weights::Pretrained { dir } if *dir == shared::cli::default_model_dir() => {
+                format!("{} (the default model; --config 124m for GPT-2 124M's shape) ({shape})", shared::cli::DEFAULT_MODEL)
+            }
             Weights::Pretrained { dir } => format!("{} ({shape})", dir.display()),
         }
     }
@@ -151,19 +154,33 @@ pub fn prepare(args: &DemoArgs) -> DemoResult<Prepared> {
     }
     // --out was checked when the command line was parsed; the default folder is checked here
     args.out.dir_or(crate::demo::cli::DEFAULT_OUT).map_err(DemoError::OutDir)?;
-    let (config, weights, tokenizer) = match &args.model.model {
-        None => (
-            ModelConfig::Gpt2(args.config.gpt2_config().ok_or_else(|| {
+    // --model DIR, else random weights of --config NAME, else the default model
+    let default_dir = shared::cli::default_model_dir();
+    let folder = match (&args.model.model, args.config) {
+        (Some(dir), _) => Some(dir),
+        (None, Some(_)) => None,
+        (None, None) if default_dir.is_dir() => Some(&default_dir),
+        (None, None) => {
+            return Err(DemoError::Usage(format!(
+                "the default model {} is missing (tools/train-default-model.sh rebuilds it): pass --model DIR or --config 124m",
+                default_dir.display()
+            )))
+        }
+    };
+    let (config, weights, tokenizer) = match (folder, args.config) {
+        (None, Some(preset)) => (
+            ModelConfig::Gpt2(preset.gpt2_config().ok_or_else(|| {
                 DemoError::Usage(format!(
                     "--config {0}: the demo runs GPT-2 shapes (124m, small) with random weights, and any \
                      family from a folder with --model; measure {0} with the bench subcommand",
-                    args.config.name()
+                    preset.name()
                 ))
             })?),
-            Weights::Random { preset: args.config, seed: args.model.seed },
+            Weights::Random { preset, seed: args.model.seed },
             Tokenizer::shipped(),
         ),
-        Some(dir) => {
+        (None, None) => unreachable!("no folder means --config"),
+        (Some(dir), _) => {
             if !dir.is_dir() {
                 return Err(DemoError::Usage(format!(
                     "--model {}: not a folder (expected a Hugging Face folder of a GPT-2, Llama, Qwen \
