@@ -20,6 +20,7 @@ out="${1:-models/gpt2-stories-3.5m}"
 work=target/stories
 export CARGO_TERM_COLOR=never
 cargo build --release -p ch05-training --bins
+# ANCHOR: pipeline
 target/release/make-stories --out "$work" --seed 5 --train-stories 40000 --val-stories 1000 --vocab-size 1024
 mkdir -p "$out"
 target/release/ch05-training \
@@ -28,3 +29,4 @@ target/release/ch05-training \
     --batch-size 8 --seq-len 256 --steps 900 --lr 2e-3 --cosine --warmup-steps 45 --weight-decay 0 \
     --out "$out" --log "$out/training-log.json"
 target/release/plot-losses "$out/training-log.json" book/src/plots/ch05-training-loss.svg
+# ANCHOR_END: pipeline
