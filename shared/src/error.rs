@@ -12,6 +12,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{path} is not a valid config.json: {reason}")]
     BadConfig { path: PathBuf, reason: String },
     #[error("{path} is not a valid safetensors file: {reason}")]

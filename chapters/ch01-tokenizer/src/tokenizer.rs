@@ -161,7 +161,7 @@ impl Tokenizer {
         shared::write_atomic(path, json.as_bytes()).map_err(|e| TokenizerError::Write {
             path: path.to_path_buf(),
             reason: match e {
-                shared::Error::Io { source, .. } => source.to_string(),
+                shared::Error::Io { source, .. } | shared::Error::Write { source, .. } => source.to_string(),
                 other => other.to_string(),
             },
         })

@@ -37,7 +37,7 @@ impl Error {
     /// A file the runner writes (with `shared::write_atomic`) could not be written.
     pub fn write(path: &std::path::Path, e: shared::Error) -> Error {
         let reason = match e {
-            shared::Error::Io { source, .. } => source.to_string(),
+            shared::Error::Io { source, .. } | shared::Error::Write { source, .. } => source.to_string(),
             other => other.to_string(),
         };
         Error::Write { path: path.to_path_buf(), reason }
