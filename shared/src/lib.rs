@@ -19,6 +19,7 @@ pub mod embedding;
 pub mod error;
 pub mod float;
 pub mod gemv;
+pub mod gemv_rows;
 pub mod matmul;
 pub mod init;
 pub mod layer_norm;
@@ -29,7 +30,7 @@ pub mod softmax;
 pub mod tolerance;
 
 pub use activation::{gelu, gelu_erf};
-pub use attention_kernel::causal_attention;
+pub use attention_kernel::{causal_attention, masked_attention};
 pub use checkpoint::Checkpoint;
 pub use config::GptConfig;
 pub use embedding::Embedding;
