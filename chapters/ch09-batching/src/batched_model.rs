@@ -27,22 +27,30 @@ pub trait BatchFamily: CausalLm + Sized {
     fn forward_last_at(&mut self, ids: ArrayView2<u32>, positions: ArrayView2<usize>) -> Result<Array2<Self::Float>>;
 }
 
+/// The part of [`BatchFamily`] that is the same for every family: both keep their attention in
+/// `blocks[i].attn` and swap it with `map_attention`.
+macro_rules! swap_and_reach_layers {
+    () => {
+        fn add_caches(model: Self::Plain, capacity: usize) -> Self {
+            model.map_attention(|attn| BatchedAttention::new(attn, capacity))
+        }
+        fn remove_caches(self) -> Self::Plain {
+            self.map_attention(BatchedAttention::into_attn)
+        }
+        fn batched_layers(&self) -> Vec<&BatchedAttention<F, Self::Inner>> {
+            self.blocks.iter().map(|b| &b.attn).collect()
+        }
+        fn batched_layers_mut(&mut self) -> Vec<&mut BatchedAttention<F, Self::Inner>> {
+            self.blocks.iter_mut().map(|b| &mut b.attn).collect()
+        }
+    };
+}
+
 /// GPT-2 adds its positions at the bottom, to the token embeddings (chapter 2's table).
 impl<F: Float> BatchFamily for Gpt<F, BatchedAttention<F>> {
     type Inner = MultiHeadAttention<F>;
     type Plain = Gpt<F, MultiHeadAttention<F>>;
-    fn add_caches(model: Self::Plain, capacity: usize) -> Self {
-        model.map_attention(|attn| BatchedAttention::new(attn, capacity))
-    }
-    fn remove_caches(self) -> Self::Plain {
-        self.map_attention(BatchedAttention::into_attn)
-    }
-    fn batched_layers(&self) -> Vec<&BatchedAttention<F, Self::Inner>> {
-        self.blocks.iter().map(|b| &b.attn).collect()
-    }
-    fn batched_layers_mut(&mut self) -> Vec<&mut BatchedAttention<F, Self::Inner>> {
-        self.blocks.iter_mut().map(|b| &mut b.attn).collect()
-    }
+    swap_and_reach_layers!();
     fn forward_last_at(&mut self, ids: ArrayView2<u32>, positions: ArrayView2<usize>) -> Result<Array2<F>> {
         let x = self.embeddings.forward_at(ids, positions)?; // wte[ids] + wpe[positions]
         let h = self.hidden_from(x, true)?; // [batch, t, d_model]
@@ -54,18 +62,7 @@ impl<F: Float> BatchFamily for Gpt<F, BatchedAttention<F>> {
 impl<F: Float> BatchFamily for Decoder<F, BatchedAttention<F, RotaryAttention<F>>> {
     type Inner = RotaryAttention<F>;
     type Plain = Decoder<F, RotaryAttention<F>>;
-    fn add_caches(model: Self::Plain, capacity: usize) -> Self {
-        model.map_attention(|attn| BatchedAttention::new(attn, capacity))
-    }
-    fn remove_caches(self) -> Self::Plain {
-        self.map_attention(BatchedAttention::into_attn)
-    }
-    fn batched_layers(&self) -> Vec<&BatchedAttention<F, Self::Inner>> {
-        self.blocks.iter().map(|b| &b.attn).collect()
-    }
-    fn batched_layers_mut(&mut self) -> Vec<&mut BatchedAttention<F, Self::Inner>> {
-        self.blocks.iter_mut().map(|b| &mut b.attn).collect()
-    }
+    swap_and_reach_layers!();
     fn forward_last_at(&mut self, ids: ArrayView2<u32>, positions: ArrayView2<usize>) -> Result<Array2<F>> {
         // `start_pos` only checks the context: the furthest position must fit
         let end = positions.iter().max().map_or(0, |&p| p + 1);
