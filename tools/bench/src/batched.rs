@@ -32,8 +32,13 @@ pub fn run(args: &BenchArgs, sizes: &[usize], plot: Option<&Path>) -> MeasureRes
         None => args.config.gpt2_config().ok_or_else(|| MeasureError::Usage(format!("--batch measures GPT-2 shapes; --config {} is not one", args.config.name())))?,
     };
     let shape = ModelShape::gpt2(&config);
-    measure::bench::validate(args, &shape)?;
     let prompt_len = args.prompt_len.0[0];
+    if args.runs == 0 || args.new_tokens < 2 || args.bandwidth_mib == 0 || sizes.contains(&0) {
+        return Err(MeasureError::Usage("--batch needs batch sizes >= 1, --runs >= 1, --new-tokens >= 2 and --bandwidth-mib >= 1".into()));
+    }
+    if prompt_len + args.new_tokens > shape.context_length {
+        return Err(MeasureError::Usage(format!("--prompt-len {prompt_len} + --new-tokens {} does not fit the context of {} tokens", args.new_tokens, shape.context_length)));
+    }
     let (model, name) = match &args.model.model {
         Some(dir) => (Gpt::<f32>::from_pretrained(dir)?, dir.display().to_string()),
         None => (Gpt::<f32>::random(&config, args.model.seed)?, format!("{}, random weights", args.config.name())),
