@@ -4,6 +4,7 @@ use ndarray::{Array3, ArrayView2};
 use shared::Float;
 
 // ANCHOR: padded_causal_mask
+// ANCHOR: padded_causal_mask_signature
 /// key_mask: `[batch, kv_len]` (true = a real token), for the `q_len` newest positions ->
 /// additive mask `[batch, q_len, kv_len]`: `0` where query `i` may look at key `j`, `-inf`
 /// elsewhere. Query `i` sits at column `kv_len - q_len + i` and sees key `j` when
@@ -24,6 +25,7 @@ use shared::Float;
 /// query cat   .   .   x   x
 /// ```
 pub fn padded_causal_mask<F: Float>(key_mask: ArrayView2<bool>, q_len: usize) -> Array3<F> {
+    // ANCHOR_END: padded_causal_mask_signature
     let (batch, kv_len) = key_mask.dim();
     let offset = kv_len - q_len; // positions cached before these queries
     Array3::from_shape_fn((batch, q_len, kv_len), |(b, i, j)| {
