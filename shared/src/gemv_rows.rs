@@ -13,6 +13,7 @@
 //! weight row and an input row, the dot product `gemv` runs.
 
 use crate::gemv::dot_kernel;
+use crate::parallel::MATMUL_MIN_WORK;
 use crate::Float;
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
@@ -20,6 +21,10 @@ use rayon::prelude::*;
 /// Up to this many rows, [`linear`](crate::linear) runs [`gemv_rows`]; beyond it,
 /// [`matmul_t`](crate::matmul_t)'s blocked kernel, which reuses each loaded number more often.
 pub const GEMV_ROWS_MAX: usize = 16;
+
+/// ... and when the weight has at least this many numbers (256 KiB of f32, about a core's L2
+/// cache): smaller matrices stay in cache between steps, where `matmul_t` is as fast.
+pub const GEMV_ROWS_MIN_WEIGHTS: usize = 1 << 16;
 
 /// Rows of `W` handed to one rayon task.
 const ROWS_PER_TASK: usize = 32;
@@ -36,7 +41,7 @@ pub fn gemv_rows<F: Float>(x: ArrayView2<F>, w: ArrayView2<F>) -> Array2<F> {
     if n_in > 0 && n > 0 {
         let rows_f32 = rows_f32_kernel::<F>();
         let dot = dot_kernel::<F>(); // gemv's dot product (AVX2 for f32 where the CPU has it)
-        y_t.par_chunks_mut(ROWS_PER_TASK * n).enumerate().for_each(|(task, ys)| {
+        let one_task = |(task, ys): (usize, &mut [F])| {
             let first = task * ROWS_PER_TASK;
             let w_block = &w[first * n_in..(first + ys.len() / n) * n_in]; // this task's rows of W
             if let Some(kernel) = rows_f32 {
@@ -52,7 +57,13 @@ pub fn gemv_rows<F: Float>(x: ArrayView2<F>, w: ArrayView2<F>) -> Array2<F> {
                     *y = dot(w_row, &x[b * n_in..(b + 1) * n_in]); // ...then used n times from cache
                 }
             }
-        });
+        };
+        // the rows of W on every core, unless the product is too small to pay for waking them
+        if n * n_in * n_out >= MATMUL_MIN_WORK {
+            y_t.par_chunks_mut(ROWS_PER_TASK * n).enumerate().for_each(one_task);
+        } else {
+            y_t.chunks_mut(ROWS_PER_TASK * n).enumerate().for_each(one_task);
+        }
     }
     let y_t = Array2::from_shape_vec((n_out, n), y_t).expect("n_out * n values");
     y_t.reversed_axes().as_standard_layout().into_owned() // [n, out]
