@@ -14,7 +14,7 @@
 use crate::parallel::ATTENTION_MIN_WORK;
 use crate::{causal_mask, softmax_rows, Error, Float, Result};
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array4, ArrayView2, ArrayView4, ArrayViewMut2, Axis};
+use ndarray::{s, Array4, ArrayView2, ArrayView3, ArrayView4, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
 /// Queries per block in a prefill: large enough for the matrix multiply to run at full speed,
@@ -46,17 +46,24 @@ pub fn query_heads_per_kv_head<F: Float>(q: ArrayView4<F>, k: ArrayView4<F>, v: 
 /// - returns `[batch, n_heads, q_len, head_dim]`
 pub fn causal_attention<F: Float>(q: ArrayView4<F>, k: ArrayView4<F>, v: ArrayView4<F>) -> Result<Array4<F>> {
     let group = query_heads_per_kv_head(q, k, v)?; // query heads per key/value head
+    let (q_len, kv_len) = (q.dim().2, k.dim().2);
+    let mask = causal_mask::<F>(q_len, kv_len)?; // [q_len, kv_len], the same for every row
+    Ok(every_head(q, k, v, group, |_b| mask.view()))
+}
+
+/// `out[b, h] = softmax(q[b, h] k[b, h / group]^T / sqrt(head_dim) + mask_of(b)) v[b, h / group]`
+/// for every (batch, head) pair: `[batch, n_heads, q_len, head_dim]`.
+fn every_head<'m, F: Float>(q: ArrayView4<F>, k: ArrayView4<F>, v: ArrayView4<F>, group: usize, mask_of: impl Fn(usize) -> ArrayView2<'m, F> + Sync) -> Array4<F> {
     let (batch, n_heads, q_len, head_dim) = q.dim();
     let kv_len = k.dim().2;
     let scale = F::one() / F::cast(head_dim as f64).sqrt();
-    let mask = causal_mask::<F>(q_len, kv_len)?; // [q_len, kv_len]
     let mut out = Array4::zeros((batch, n_heads, q_len, head_dim));
     let one_head = |b: usize, h: usize, out_bh: ArrayViewMut2<F>| {
         let kv_h = h / group; // the key/value head this query head reads
         let q_bh = q.slice(s![b, h, .., ..]); // [q_len, head_dim]
         let k_bh = k.slice(s![b, kv_h, .., ..]); // [kv_len, head_dim]
         let v_bh = v.slice(s![b, kv_h, .., ..]); // [kv_len, head_dim]
-        attend_one_head(q_bh, k_bh, v_bh, mask.view(), scale, out_bh);
+        attend_one_head(q_bh, k_bh, v_bh, mask_of(b), scale, out_bh);
     };
     let mut heads = out.view_mut().into_shape_with_order((batch * n_heads, q_len, head_dim)).expect("fresh array");
     // Every (batch, head) pair is independent: rayon runs them on all cores, unless the work
@@ -66,8 +73,9 @@ pub fn causal_attention<F: Float>(q: ArrayView4<F>, k: ArrayView4<F>, v: ArrayVi
     } else {
         heads.outer_iter_mut().enumerate().for_each(|(i, o)| one_head(i / n_heads, i % n_heads, o));
     }
-    Ok(out)
+    out
 }
+
 
 /// One head: `out = softmax(q k^T * scale + mask) v`, written into `out` (`[q_len, head_dim]`).
 fn attend_one_head<F: Float>(
@@ -105,6 +113,34 @@ fn attend_one_head<F: Float>(
 }
 // ANCHOR_END: causal_attention
 
+// ANCHOR: masked_attention
+/// Attention with a mask per batch row: the same kernel as [`causal_attention`], with
+/// `mask[b]` in place of the shared causal mask. Chapter 9's batches of left-padded prompts
+/// pass the causal mask combined with each row's padding.
+///
+/// - q: `[batch, n_heads, q_len, head_dim]`, k and v: `[batch, n_kv_heads, kv_len, head_dim]`
+/// - mask: `[batch, q_len, kv_len]`, additive (`0` visible, `-inf` hidden); it must hide at
+///   least the future (every key after `kv_len - q_len + i` for query `i`, as
+///   [`causal_mask`] does), and leave every query at least one visible key
+/// - returns `[batch, n_heads, q_len, head_dim]`
+pub fn masked_attention<F: Float>(q: ArrayView4<F>, k: ArrayView4<F>, v: ArrayView4<F>, mask: ArrayView3<F>) -> Result<Array4<F>> {
+    let group = query_heads_per_kv_head(q, k, v)?; // query heads per key/value head
+    let (batch, _, q_len, _) = q.dim();
+    let kv_len = k.dim().2;
+    let causal = causal_mask::<F>(q_len, kv_len)?; // [q_len, kv_len]: what the mask must hide at least
+    let hides_the_future = mask.outer_iter().all(|m| m.indexed_iter().all(|((i, j), &x)| causal[[i, j]] == F::zero() || x == F::neg_infinity()));
+    let sees_something = mask.outer_iter().all(|m| m.rows().into_iter().all(|row| row.iter().any(|&x| x != F::neg_infinity())));
+    if mask.dim() != (batch, q_len, kv_len) || !hides_the_future || !sees_something {
+        return Err(Error::Shape {
+            op: "masked_attention",
+            expected: format!("mask = [{batch}, {q_len}, {kv_len}], hiding the future, at least one visible key per query"),
+            found: format!("{:?}", mask.shape()),
+        });
+    }
+    Ok(every_head(q, k, v, group, |b| mask.index_axis(Axis(0), b)))
+}
+// ANCHOR_END: masked_attention
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +154,22 @@ mod tests {
         assert!(causal_attention(q.view(), k.view(), k.view()).is_err(), "3 queries over 1 key");
         let q = Array4::<f32>::zeros((1, 2, 1, 4));
         assert!(causal_attention(q.view(), k.view(), k.view()).is_err(), "head_dim 4 against 2");
+    }
+
+    #[test]
+    fn a_causal_mask_per_row_gives_causal_attention_and_a_bad_mask_is_refused() {
+        let q: Array4<f64> = crate::init::normal((2, 2, 3, 4), 1.0, &mut crate::init::rng(1));
+        let k: Array4<f64> = crate::init::normal((2, 1, 5, 4), 1.0, &mut crate::init::rng(2));
+        let v: Array4<f64> = crate::init::normal((2, 1, 5, 4), 1.0, &mut crate::init::rng(3));
+        let causal = causal_mask::<f64>(3, 5).unwrap();
+        let mask = ndarray::stack(Axis(0), &[causal.view(), causal.view()]).unwrap(); // [2, 3, 5]
+        let got = masked_attention(q.view(), k.view(), v.view(), mask.view()).unwrap();
+        assert_eq!(got, causal_attention(q.view(), k.view(), v.view()).unwrap());
+        let mut future = mask.clone();
+        future[[1, 0, 4]] = 0.0; // query 0 of row 1 would see key 4, after it
+        assert!(masked_attention(q.view(), k.view(), v.view(), future.view()).is_err());
+        let mut blind = mask.clone();
+        blind.slice_mut(s![0, 2, ..]).fill(f64::NEG_INFINITY); // query 2 of row 0 sees nothing
+        assert!(masked_attention(q.view(), k.view(), v.view(), blind.view()).is_err());
     }
 }

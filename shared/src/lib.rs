@@ -6,9 +6,11 @@
 //! - plumbing: [`GptConfig`] (reads Hugging Face `config.json`), [`Checkpoint`] (reads
 //!   `model.safetensors` or the shards of `model.safetensors.index.json`), [`Error`], and
 //!   [`cli`], the command-line options every binary shares.
-//! - the fast paths: [`gemv`] (decode's parallel matrix x vector), [`matmul_t`] (prefill's
-//!   matrix x matrix on every core), [`causal_attention`] (chapter 3's attention with the
-//!   heads on every core), and [`parallel`] (when each of them splits its work).
+//! - the fast paths: [`gemv`] (decode's parallel matrix x vector), [`gemv_rows`] (a batch's
+//!   decode: a few vectors, each weight read once), [`matmul_t`] (prefill's matrix x matrix on
+//!   every core), [`causal_attention`] and [`masked_attention`] (chapter 3's attention with the
+//!   heads on every core; a mask per row for chapter 9's batches), and [`parallel`] (when each
+//!   of them splits its work).
 
 pub mod activation;
 pub mod attention_kernel;
@@ -19,6 +21,7 @@ pub mod embedding;
 pub mod error;
 pub mod float;
 pub mod gemv;
+pub mod gemv_rows;
 pub mod matmul;
 pub mod init;
 pub mod layer_norm;
@@ -30,7 +33,7 @@ pub mod softmax;
 pub mod tolerance;
 
 pub use activation::{gelu, gelu_erf};
-pub use attention_kernel::causal_attention;
+pub use attention_kernel::{causal_attention, masked_attention};
 pub use checkpoint::Checkpoint;
 pub use config::GptConfig;
 pub use embedding::Embedding;

@@ -5,6 +5,7 @@
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
 use crate::gemv::gemv;
+use crate::gemv_rows::{gemv_rows, GEMV_ROWS_MAX, GEMV_ROWS_MIN_WEIGHTS};
 use crate::matmul::matmul_t;
 use crate::init;
 use crate::Float;
@@ -78,6 +79,10 @@ pub fn linear<F: Float>(
         let mut y = Array2::zeros((1, weight.nrows()));
         gemv(weight, x.row(0), y.row_mut(0));
         y
+    } else if x.nrows() <= GEMV_ROWS_MAX && weight.len() >= GEMV_ROWS_MIN_WEIGHTS {
+        // a batch's decode step (or a short chunk) on a weight that streams from memory:
+        // each weight row read once for all rows
+        gemv_rows(x, weight) // [n, in] x [in, out]
     } else {
         // prefill: matrix x matrix, row blocks on every core (see `matmul_t`)
         matmul_t(x, weight) // [n, in] x [in, out]

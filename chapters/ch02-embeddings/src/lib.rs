@@ -15,7 +15,8 @@
 //! number of tokens already cached.
 
 use ndarray_rand::rand::Rng;
-use shared::{init, Embedding, Float, GptConfig, Result};
+use ndarray::{Array3, ArrayView2};
+use shared::{init, Embedding, Error, Float, GptConfig, Result};
 
 // Each exercise's reference is its own file; its feature swaps in the stub from exercises/
 // (see exercises/info.toml).
@@ -57,6 +58,23 @@ impl<F: Float> GptEmbeddings<F> {
     pub fn context_length(&self) -> usize {
         self.wpe.num_embeddings()
     }
+
+    // ANCHOR: forward_at
+    /// Chapter 9's batches, where each row has its own positions: ids and positions
+    /// `[batch, seq]` -> `[batch, seq, d_model]` = wte[ids] + wpe[positions].
+    pub fn forward_at(&self, ids: ArrayView2<u32>, positions: ArrayView2<usize>) -> Result<Array3<F>> {
+        if positions.dim() != ids.dim() {
+            return Err(Error::Shape { op: "GptEmbeddings::forward_at", expected: format!("positions = {:?}", ids.shape()), found: format!("{:?}", positions.shape()) });
+        }
+        if let Some(&p) = positions.iter().find(|&&p| p >= self.context_length()) {
+            return Err(Error::ContextOverflow { len: p + 1, context_length: self.context_length() });
+        }
+        let tok = self.wte.forward(ids.iter().map(|&id| id as usize))?; // [batch * seq, d_model]
+        let pos = self.wpe.forward(positions.iter().copied())?; // [batch * seq, d_model]
+        let (batch, seq) = ids.dim();
+        Ok((tok + pos).into_shape_with_order((batch, seq, self.wte.weight.ncols())).expect("contiguous"))
+    }
+    // ANCHOR_END: forward_at
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use crate::heads::{merge_heads, split_heads};
 use ndarray::{s, Array3, Array4, ArrayView3, ArrayView4};
 use ndarray_rand::rand::Rng;
-use shared::{causal_attention, Checkpoint, Error, Float, GptConfig, Linear, Result};
+use shared::{causal_attention, masked_attention, Checkpoint, Error, Float, GptConfig, Linear, Result};
 
 /// Queries, keys and values of a chunk of tokens, split into heads.
 pub struct Qkv<F> {
@@ -82,7 +82,13 @@ impl<F: Float> MultiHeadAttention<F> {
     /// heads on every core (tests check the two agree).
     pub fn attend(&self, q: ArrayView4<F>, k: ArrayView4<F>, v: ArrayView4<F>) -> Result<Array3<F>> {
         let context = causal_attention(q, k, v)?; // [batch, n_heads, q_len, head_dim]
-        let merged = merge_heads(context.view()); // [batch, q_len, n_heads * head_dim]
+        self.merge_and_project(context.view())
+    }
+
+    /// The heads side by side, then `c_proj`: context `[batch, n_heads, q_len, head_dim]` ->
+    /// `[batch, q_len, d_model]`.
+    fn merge_and_project(&self, context: ArrayView4<F>) -> Result<Array3<F>> {
+        let merged = merge_heads(context); // [batch, q_len, n_heads * head_dim]
         let (batch, q_len, width) = merged.dim();
         let flat = merged.into_shape_with_order((batch * q_len, width)).expect("contiguous");
         let out = self.c_proj.forward(flat.view())?; // [batch * q_len, d_model]
@@ -90,6 +96,16 @@ impl<F: Float> MultiHeadAttention<F> {
         Ok(out.into_shape_with_order((batch, q_len, d_model)).expect("contiguous"))
     }
     // ANCHOR_END: attend
+
+    // ANCHOR: attend_masked
+    /// [`attend`](Self::attend) with a mask per batch row instead of the one causal mask (chapter
+    /// 9: each row of a batch hides its own padding). mask: `[batch, q_len, kv_len]`, additive,
+    /// hiding at least the future (see `shared::masked_attention`).
+    pub fn attend_masked(&self, q: ArrayView4<F>, k: ArrayView4<F>, v: ArrayView4<F>, mask: ArrayView3<F>) -> Result<Array3<F>> {
+        let context = masked_attention(q, k, v, mask)?; // [batch, n_heads, q_len, head_dim]
+        self.merge_and_project(context.view())
+    }
+    // ANCHOR_END: attend_masked
 
     // ANCHOR: forward
     /// Uncached self-attention: x holds the whole sequence.

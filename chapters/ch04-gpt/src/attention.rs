@@ -2,7 +2,7 @@
 //! cache inside one.
 
 use ch03_attention::{MultiHeadAttention, Qkv};
-use ndarray::{Array3, ArrayView3, ArrayView4};
+use ndarray::{Array3, ArrayView2, ArrayView3, ArrayView4};
 use shared::{Error, Float, Result};
 
 // ANCHOR: trait
@@ -34,6 +34,17 @@ pub trait QkvAttention<F: Float> {
     /// q over k and v, which may hold earlier positions (the causal mask is offset by
     /// `kv_len - q_len`), then the output projection -> `[batch, q_len, d_model]`.
     fn attend(&self, q: ArrayView4<F>, k: ArrayView4<F>, v: ArrayView4<F>) -> Result<Array3<F>>;
+
+    // ANCHOR: batch_methods
+    /// Chapter 9's batches: like [`project_qkv`](Self::project_qkv), but token `t` of row `b`
+    /// is at position `positions[[b, t]]` (`[batch, t]`): each row of a left-padded batch has
+    /// its own positions.
+    fn project_qkv_at(&self, x: ArrayView3<F>, positions: ArrayView2<usize>) -> Result<Qkv<F>>;
+
+    /// Chapter 9's batches: like [`attend`](Self::attend), with a mask per row,
+    /// `[batch, q_len, kv_len]` (additive), in place of the one causal mask.
+    fn attend_masked(&self, q: ArrayView4<F>, k: ArrayView4<F>, v: ArrayView4<F>, mask: ArrayView3<F>) -> Result<Array3<F>>;
+    // ANCHOR_END: batch_methods
 }
 // ANCHOR_END: qkv_attention
 
@@ -46,6 +57,29 @@ impl<F: Float> QkvAttention<F> for MultiHeadAttention<F> {
     fn attend(&self, q: ArrayView4<F>, k: ArrayView4<F>, v: ArrayView4<F>) -> Result<Array3<F>> {
         MultiHeadAttention::attend(self, q, k, v)
     }
+
+    /// GPT-2's positions are in its embeddings: the projection ignores them.
+    fn project_qkv_at(&self, x: ArrayView3<F>, positions: ArrayView2<usize>) -> Result<Qkv<F>> {
+        check_positions(x, positions)?;
+        MultiHeadAttention::project_qkv(self, x)
+    }
+
+    fn attend_masked(&self, q: ArrayView4<F>, k: ArrayView4<F>, v: ArrayView4<F>, mask: ArrayView3<F>) -> Result<Array3<F>> {
+        MultiHeadAttention::attend_masked(self, q, k, v, mask)
+    }
+}
+
+/// `positions` must give one position per token of x: `[batch, t]` for x `[batch, t, d_model]`.
+pub fn check_positions<F: Float>(x: ArrayView3<F>, positions: ArrayView2<usize>) -> Result<()> {
+    let (batch, t, _) = x.dim();
+    if positions.dim() != (batch, t) {
+        return Err(Error::Shape {
+            op: "project_qkv_at",
+            expected: format!("positions = [{batch}, {t}]"),
+            found: format!("{:?}", positions.shape()),
+        });
+    }
+    Ok(())
 }
 
 // ANCHOR: impl_mha

@@ -140,7 +140,13 @@ impl<F: Float, A: Attention<F>> Gpt<F, A> {
     /// ids: `[batch, seq]`, the first at position `start_pos` -> `[batch, seq, d_model]`,
     /// the final hidden states (after `ln_f`).
     pub fn hidden(&mut self, ids: ArrayView2<u32>, start_pos: usize, use_cache: bool) -> Result<Array3<F>> {
-        let mut x = self.embeddings.forward(ids, start_pos)?; // [batch, seq, d_model]
+        let x = self.embeddings.forward(ids, start_pos)?; // [batch, seq, d_model]
+        self.hidden_from(x, use_cache)
+    }
+
+    /// The blocks and `ln_f` over embeddings x: `[batch, seq, d_model]` -> `[batch, seq, d_model]`
+    /// (chapter 9 embeds each row at its own positions, then calls this).
+    pub fn hidden_from(&mut self, mut x: Array3<F>, use_cache: bool) -> Result<Array3<F>> {
         for block in &mut self.blocks {
             x = block.forward(x, use_cache)?; // [batch, seq, d_model]
         }

@@ -11,9 +11,9 @@ use crate::config::DecoderConfig;
 use crate::rms_norm::RmsNorm;
 use crate::rope::Rope;
 use ch03_attention::{MultiHeadAttention, Qkv};
-use ch04_gpt::attention::no_cache;
+use ch04_gpt::attention::{check_positions, no_cache};
 use ch04_gpt::{Attention, QkvAttention};
-use ndarray::{concatenate, s, Array1, Array2, Array3, ArrayView3, ArrayView4, Axis};
+use ndarray::{concatenate, s, Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayView4, Axis};
 use ndarray_rand::rand::Rng;
 use shared::{Checkpoint, Error, Float, Linear, Result};
 
@@ -94,6 +94,24 @@ impl<F: Float> RotaryAttention<F> {
     // ANCHOR_END: load
 }
 
+impl<F: Float> RotaryAttention<F> {
+    // ANCHOR: project_normed
+    /// Chapter 3's projection, then (Qwen3) an RMSNorm on each head's queries and keys; not
+    /// rotated yet. x: `[batch, t, d_model]` -> q `[batch, n_heads, t, head_dim]`, k and v
+    /// `[batch, n_kv_heads, t, head_dim]`.
+    fn project_normed(&self, x: ArrayView3<F>) -> Result<Qkv<F>> {
+        let Qkv { mut q, mut k, v } = self.mha.project_qkv(x)?; // chapter 3
+        if let Some(norm) = &self.q_norm {
+            q = norm.forward(q.view())?; // [batch, n_heads, t, head_dim]
+        }
+        if let Some(norm) = &self.k_norm {
+            k = norm.forward(k.view())?; // [batch, n_kv_heads, t, head_dim]
+        }
+        Ok(Qkv { q, k, v })
+    }
+    // ANCHOR_END: project_normed
+}
+
 // ANCHOR: neox_relayout
 /// GPT-NeoX's `query_key_value` rows are grouped per head, `[h0: q k v | h1: q k v | ...]`, each
 /// `head_dim` rows (transformers views its output as `[.., n_heads, 3 head_dim]`). Chapter 3's
@@ -126,13 +144,7 @@ impl<F: Float> QkvAttention<F> for RotaryAttention<F> {
     /// q `[batch, n_heads, t, head_dim]`, k and v `[batch, n_kv_heads, t, head_dim]`,
     /// q and k normalised per head (Qwen3) and rotated to their positions.
     fn project_qkv(&self, x: ArrayView3<F>, start_pos: usize) -> Result<Qkv<F>> {
-        let Qkv { mut q, mut k, v } = self.mha.project_qkv(x)?; // chapter 3
-        if let Some(norm) = &self.q_norm {
-            q = norm.forward(q.view())?; // [batch, n_heads, t, head_dim]
-        }
-        if let Some(norm) = &self.k_norm {
-            k = norm.forward(k.view())?; // [batch, n_kv_heads, t, head_dim]
-        }
+        let Qkv { mut q, mut k, v } = self.project_normed(x)?; // chapter 3, then Qwen3's norms
         self.rope.apply_inplace(q.view_mut(), start_pos)?; // exercise ch06-2
         self.rope.apply_inplace(k.view_mut(), start_pos)?;
         Ok(Qkv { q, k, v })
@@ -142,6 +154,23 @@ impl<F: Float> QkvAttention<F> for RotaryAttention<F> {
     /// `c_proj` -> `[batch, q_len, d_model]`.
     fn attend(&self, q: ArrayView4<F>, k: ArrayView4<F>, v: ArrayView4<F>) -> Result<Array3<F>> {
         self.mha.attend(q, k, v)
+    }
+
+    // ANCHOR: project_qkv_at
+    /// Chapter 9: token `t` of row `b` rotated to `positions[[b, t]]`, one token at a time.
+    fn project_qkv_at(&self, x: ArrayView3<F>, positions: ArrayView2<usize>) -> Result<Qkv<F>> {
+        check_positions(x, positions)?;
+        let Qkv { mut q, mut k, v } = self.project_normed(x)?; // all rows at once
+        for ((b, t), &position) in positions.indexed_iter() {
+            self.rope.apply_inplace(q.slice_mut(s![b..=b, .., t..=t, ..]), position)?; // [1, n_heads, 1, head_dim]
+            self.rope.apply_inplace(k.slice_mut(s![b..=b, .., t..=t, ..]), position)?;
+        }
+        Ok(Qkv { q, k, v })
+    }
+    // ANCHOR_END: project_qkv_at
+
+    fn attend_masked(&self, q: ArrayView4<F>, k: ArrayView4<F>, v: ArrayView4<F>, mask: ArrayView3<F>) -> Result<Array3<F>> {
+        self.mha.attend_masked(q, k, v, mask)
     }
 }
 // ANCHOR_END: project_qkv

@@ -7,6 +7,7 @@
 //! `--config smollm2-135m`) or a Hugging Face folder (`--model DIR`, by its `model_type`).
 //! Chapter 8's `cargo run --release -p ch08-kv-cache -- bench` is the same program.
 
+mod batched;
 mod models;
 
 use clap::Parser;
@@ -21,11 +22,22 @@ use std::process::ExitCode;
 struct Cli {
     #[command(flatten)]
     args: BenchArgs,
+    /// Instead: total decode tokens/s of chapter 9's batches at these batch sizes (GPT-2),
+    /// against the memory and compute rooflines (`--prompt-len` first value, `--new-tokens`).
+    #[arg(long, value_name = "B,B,...", value_parser = measure::cli::parse_lengths)]
+    batch: Option<measure::Lengths>,
+    /// With --batch: draw tokens/s against the batch size into this SVG file.
+    #[arg(long, value_name = "FILE", requires = "batch")]
+    batch_plot: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
     let cli = shared::cli::parse_or_exit::<Cli>(); // a usage error: one `error:` line, exit 2
-    match models::run(&cli.args) {
+    let result = match &cli.batch {
+        Some(sizes) => batched::run(&cli.args, &sizes.0, cli.batch_plot.as_deref()),
+        None => models::run(&cli.args),
+    };
+    match result {
         Ok(()) | Err(MeasureError::StdoutClosed) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", e.one_line());

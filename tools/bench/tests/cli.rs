@@ -133,3 +133,24 @@ fn a_model_type_it_cannot_run_is_one_error_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
     assert!(stderr.starts_with("error: ") && stderr.contains("config.json"), "{stderr:?}");
 }
+
+#[test]
+fn the_batch_sweep_reports_every_size_beside_its_roofline() {
+    let plot = std::env::temp_dir().join(format!("bench-batch-{}.svg", std::process::id()));
+    let out = run(&[
+        "--config", "tiny", "--json", "--batch", "1,3", "--prompt-len", "4", "--new-tokens", "3", "--runs", "1",
+        "--bandwidth-mib", "8", "--batch-plot", plot.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.iter().map(|r| r["batch"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 3]);
+    for key in ["bandwidth_gbps", "sgemm_peak_gflops", "ridge_batch", "compute_roofline_tokens_per_s"] {
+        assert!(v[key].is_number(), "{key} missing");
+    }
+    // the roofline of batch 3 is min(3 x the memory roofline, the compute roofline): the formula, recomputed
+    let (memory, compute) = (v["memory_roofline_tokens_per_s_at_batch_1"].as_f64().unwrap(), v["compute_roofline_tokens_per_s"].as_f64().unwrap());
+    assert!((rows[1]["roofline_tokens_per_s"].as_f64().unwrap() - (3.0 * memory).min(compute)).abs() < 1e-6 * compute);
+    assert!(std::fs::read_to_string(&plot).unwrap().starts_with("<svg"));
+    let _ = std::fs::remove_file(&plot);
+}

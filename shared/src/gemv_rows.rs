@@ -1,0 +1,197 @@
+//! The fast path of batched decode: a few vectors times the same matrix, streaming it once.
+//!
+//! A decode step of a batch of `n` sequences multiplies `n` vectors, `x: [n, in]`, by every
+//! weight `W: [out, in]`. Run as `n` calls of [`gemv`](crate::gemv::gemv) it would read
+//! every weight `n` times; here each row of `W` is read from memory once and, while it sits in
+//! the core's cache, dotted with all `n` vectors. The work grows with `n`, the memory traffic
+//! does not: this is why a batch of 8 costs little more time per step than a batch of 1.
+//!
+//! For f32 on a CPU with AVX2 and FMA, [`rows_f32_avx2`] holds two weight rows and four input
+//! rows in registers at a time: eight dot products share their loads, so the arithmetic units,
+//! not the loads, set the pace once the batch is large enough to make decode compute-bound.
+//! Elsewhere (f64, the exact proofs; CPUs without AVX2) each output is [`dot_kernel`] over a
+//! weight row and an input row, the dot product `gemv` runs.
+
+use crate::gemv::dot_kernel;
+use crate::parallel::MATMUL_MIN_WORK;
+use crate::Float;
+use ndarray::{Array2, ArrayView2};
+use rayon::prelude::*;
+
+/// Up to this many rows, [`linear`](crate::linear) runs [`gemv_rows`]; beyond it,
+/// [`matmul_t`](crate::matmul_t)'s blocked kernel, which reuses each loaded number more often.
+pub const GEMV_ROWS_MAX: usize = 16;
+
+/// ... and when the weight has at least this many numbers (256 KiB of f32, about a core's L2
+/// cache): smaller matrices stay in cache between steps, where `matmul_t` is as fast.
+pub const GEMV_ROWS_MIN_WEIGHTS: usize = 1 << 16;
+
+/// Rows of `W` handed to one rayon task.
+const ROWS_PER_TASK: usize = 32;
+
+// ANCHOR: gemv_rows
+/// `x W^T` for a few rows: x `[n, in]`, w `[out, in]` -> `[n, out]`, every row of `W` read once.
+pub fn gemv_rows<F: Float>(x: ArrayView2<F>, w: ArrayView2<F>) -> Array2<F> {
+    let (n, n_in) = x.dim();
+    let n_out = w.nrows();
+    assert_eq!(w.ncols(), n_in, "gemv_rows: x is [n, in], w must be [out, in]");
+    let (x, w) = (x.as_standard_layout(), w.as_standard_layout());
+    let (x, w) = (x.as_slice().expect("standard layout"), w.as_slice().expect("standard layout"));
+    let mut y_t = vec![F::zero(); n_out * n]; // [out, n]: each task writes whole rows
+    if n_in > 0 && n > 0 {
+        let rows_f32 = rows_f32_kernel::<F>();
+        let dot = dot_kernel::<F>(); // gemv's dot product (AVX2 for f32 where the CPU has it)
+        let one_task = |(task, ys): (usize, &mut [F])| {
+            let first = task * ROWS_PER_TASK;
+            let w_block = &w[first * n_in..(first + ys.len() / n) * n_in]; // this task's rows of W
+            if let Some(kernel) = rows_f32 {
+                // SAFETY: F is f32 (checked by `rows_f32_kernel`), so the slices are f32 slices
+                let cast = |s: &[F]| unsafe { std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len()) };
+                let ys32 = unsafe { std::slice::from_raw_parts_mut(ys.as_mut_ptr() as *mut f32, ys.len()) };
+                kernel(cast(w_block), cast(x), n_in, ys32);
+                return;
+            }
+            for (r, y_row) in ys.chunks_mut(n).enumerate() {
+                let w_row = &w_block[r * n_in..(r + 1) * n_in]; // read from memory once...
+                for (b, y) in y_row.iter_mut().enumerate() {
+                    *y = dot(w_row, &x[b * n_in..(b + 1) * n_in]); // ...then used n times from cache
+                }
+            }
+        };
+        // the rows of W on every core, unless the product is too small to pay for waking them
+        if n * n_in * n_out >= MATMUL_MIN_WORK {
+            y_t.par_chunks_mut(ROWS_PER_TASK * n).enumerate().for_each(one_task);
+        } else {
+            y_t.chunks_mut(ROWS_PER_TASK * n).enumerate().for_each(one_task);
+        }
+    }
+    let y_t = Array2::from_shape_vec((n_out, n), y_t).expect("n_out * n values");
+    y_t.reversed_axes().as_standard_layout().into_owned() // [n, out]
+}
+// ANCHOR_END: gemv_rows
+
+/// The register-blocked f32 kernel when F is f32 and the CPU has AVX2 and FMA; `None` otherwise.
+fn rows_f32_kernel<F: Float>() -> Option<fn(&[f32], &[f32], usize, &mut [f32])> {
+    #[cfg(target_arch = "x86_64")]
+    if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>()
+        && std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma")
+    {
+        // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+        return Some(|w, x, n_in, y| unsafe { rows_f32_avx2(w, x, n_in, y) });
+    }
+    None
+}
+
+/// `y[o, b] = w[o] . x[b]` for this task's weight rows `w` (`[rows, n_in]`) and every input row
+/// `x` (`[n, n_in]`), into `y` (`[rows, n]`): two weight rows by four input rows at a time,
+/// eight 8-lane FMA accumulators held in registers; the remainders in smaller blocks.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn rows_f32_avx2(w: &[f32], x: &[f32], n_in: usize, y: &mut [f32]) {
+    let (rows, n) = (w.len() / n_in, x.len() / n_in);
+    let mut o = 0;
+    while o < rows {
+        let ro = (rows - o).min(2); // weight rows in this block
+        let mut b = 0;
+        while b < n {
+            let rb = (n - b).min(4); // input rows in this block
+            // SAFETY: AVX2 and FMA, as this function; o + ro <= rows and b + rb <= n
+            unsafe {
+                match (ro, rb) {
+                    (2, 4) => block::<2, 4>(w, x, n_in, o, b, y),
+                    (2, 3) => block::<2, 3>(w, x, n_in, o, b, y),
+                    (2, 2) => block::<2, 2>(w, x, n_in, o, b, y),
+                    (2, _) => block::<2, 1>(w, x, n_in, o, b, y),
+                    (_, 4) => block::<1, 4>(w, x, n_in, o, b, y),
+                    (_, 3) => block::<1, 3>(w, x, n_in, o, b, y),
+                    (_, 2) => block::<1, 2>(w, x, n_in, o, b, y),
+                    (_, _) => block::<1, 1>(w, x, n_in, o, b, y),
+                }
+            }
+            b += rb;
+        }
+        o += ro;
+    }
+}
+
+/// One block: weight rows `o..o + RO` by input rows `b..b + RB`, `RO x RB` accumulators.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA; `o + RO <= rows` and `b + RB <= n`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn block<const RO: usize, const RB: usize>(w: &[f32], x: &[f32], n_in: usize, o: usize, b: usize, y: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let n = x.len() / n_in;
+    let whole = n_in / 8 * 8;
+    let mut acc = [[_mm256_setzero_ps(); RB]; RO];
+    let mut i = 0;
+    while i < whole {
+        // RO weight loads and RB input loads feed RO x RB multiply-adds
+        let mut wv = [_mm256_setzero_ps(); RO];
+        for (r, wv_r) in wv.iter_mut().enumerate() {
+            // SAFETY: row o + r < rows and i + 8 <= n_in: inside w (unaligned load)
+            *wv_r = unsafe { _mm256_loadu_ps(w.as_ptr().add((o + r) * n_in + i)) };
+        }
+        for c in 0..RB {
+            // SAFETY: input row b + c < n and i + 8 <= n_in: inside x
+            let xv = unsafe { _mm256_loadu_ps(x.as_ptr().add((b + c) * n_in + i)) };
+            for r in 0..RO {
+                acc[r][c] = _mm256_fmadd_ps(wv[r], xv, acc[r][c]);
+            }
+        }
+        i += 8;
+    }
+    for (r, acc_r) in acc.iter().enumerate() {
+        for (c, &acc_rc) in acc_r.iter().enumerate() {
+            let mut lanes = [0f32; 8];
+            // SAFETY: `lanes` holds 8 f32
+            unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), acc_rc) };
+            let mut total = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+            let (wr, xr) = (&w[(o + r) * n_in..(o + r + 1) * n_in], &x[(b + c) * n_in..(b + c + 1) * n_in]);
+            for j in whole..n_in {
+                total += wr[j] * xr[j];
+            }
+            y[(o + r) * n + b + c] = total;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array1;
+
+    /// The product equals ndarray's `dot` exactly on small integers (f64), and within f32 rounding
+    /// in f32 (the AVX2 kernel where the CPU has it), as does gemv of each row; every remainder of
+    /// the 2 x 4 blocks (3, 5 and 16 rows; 37 and 64 inputs) on pools of 1 and 2 threads.
+    #[test]
+    fn equals_the_plain_product_exactly_in_f64_and_within_rounding_in_f32() -> Result<(), rayon::ThreadPoolBuildError> {
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+            for (n, n_in, n_out) in [(1, 3, 2), (3, 37, 70), (16, 64, 33), (5, 45, 3), (5, 0, 4)] {
+                let x = Array2::from_shape_fn((n, n_in), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
+                let w = Array2::from_shape_fn((n_out, n_in), |(i, j)| ((i * 5 + j) % 13) as f64 * 0.5 - 3.0);
+                let y = pool.install(|| gemv_rows(x.view(), w.view()));
+                assert_eq!(y, x.dot(&w.t()), "{threads} threads, n={n} in={n_in} out={n_out}");
+                let (x32, w32) = (x.mapv(|v| v as f32 * 0.37), w.mapv(|v| v as f32 * 1.3));
+                let y32 = pool.install(|| gemv_rows(x32.view(), w32.view()));
+                let want32 = x32.dot(&w32.t()); // ndarray's product, in another order: close, not equal
+                for b in 0..n {
+                    let mut one = Array1::zeros(n_out);
+                    crate::gemv::gemv(w32.view(), x32.row(b), one.view_mut());
+                    let scale = want32.row(b).iter().fold(1.0f32, |m, v| m.max(v.abs()));
+                    for ((g, o), w) in y32.row(b).iter().zip(&one).zip(want32.row(b)) {
+                        assert!((g - w).abs() <= 1e-5 * scale && (o - w).abs() <= 1e-5 * scale, "row {b}: {g} vs {w} (gemv {o})");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
