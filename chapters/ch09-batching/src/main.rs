@@ -7,8 +7,7 @@ use ch04_gpt::{GenerateOptions, Generation, Gpt, Sampling};
 use ch06_llama_qwen::{Decoder, RotaryAttention};
 use ch09_batching::{generate_batch, BatchFamily, BatchedAttention, BatchedModel};
 use clap::Parser;
-use shared::cli::{ModelArgs, SamplingArgs};
-use shared::GptConfig;
+use shared::cli::{default_model_dir, ModelArgs, SamplingArgs, DEFAULT_MODEL};
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -18,8 +17,8 @@ use std::process::ExitCode;
 /// whole batch through the model in one pass.
 ///
 /// With --model DIR, a Hugging Face folder of GPT-2, Llama, Qwen2, Qwen3 or GPT-NeoX
-/// (config.json, model.safetensors, tokenizer.json). Without it: a small GPT-2 (4 layers, 256
-/// wide, GPT-2's vocabulary) with seeded RANDOM weights, so the text is gibberish.
+/// (config.json, model.safetensors, tokenizer.json). Without it: the project's default model, a
+/// small GPT-2 chapter 5 trained on generated stories.
 #[derive(Parser)]
 #[command(about, long_about)]
 struct Args {
@@ -46,7 +45,7 @@ fn non_empty_text(text: &str) -> Result<String, String> {
     }
 }
 
-const DEFAULT_PROMPTS: [&str; 2] = ["The KV cache makes generation", "Batching reads every weight once for"];
+const DEFAULT_PROMPTS: [&str; 2] = ["Once upon a time", "Mia could not find her"];
 
 fn main() -> ExitCode {
     // usage errors: one `error:` line, exit 2; a failed run: one `error:` line, exit 1
@@ -58,17 +57,14 @@ fn run(args: &Args) -> Result<(), RunError> {
     let sampling = Sampling { temperature, top_k, top_p };
     sampling.validate()?;
     let texts: Vec<String> = if args.prompts.is_empty() { DEFAULT_PROMPTS.map(String::from).to_vec() } else { args.prompts.clone() };
-    let Some(dir) = &args.model.model else {
-        let config = GptConfig::small();
-        let tokenizer = Tokenizer::shipped();
-        let prompts = encode(&tokenizer, &texts)?;
-        let name = format!("a small GPT-2 (4 layers, 256 wide) with RANDOM weights, seed {}", args.model.seed);
-        let model = Gpt::<f32>::random(&config, args.model.seed)?;
-        return run_batch::<Gpt<f32, BatchedAttention<f32>>>(args, model, &tokenizer, &texts, &prompts, config.eos_token_id.or(tokenizer.eos_token_id()), sampling, &name);
+    // --model DIR, or the project's trained story model (chapter 5)
+    let (dir, name) = match &args.model.model {
+        Some(dir) => (dir.clone(), dir.display().to_string()),
+        None => (default_model_dir(), format!("{DEFAULT_MODEL} (the default model)")),
     };
+    let dir = dir.as_path();
     let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))?;
     let prompts = encode(&tokenizer, &texts)?;
-    let name = dir.display().to_string();
     if is_gpt2(dir)? {
         let model = Gpt::<f32>::from_pretrained(dir)?;
         let eos = model.config.eos_token_id.or(tokenizer.eos_token_id());
@@ -112,7 +108,7 @@ fn run_batch<M: BatchFamily<Float = f32> + Send>(args: &Args, model: M::Plain, t
         let rows_json = rows.iter().zip(texts).map(|(g, text)| row_json(tokenizer, g, text)).collect::<Result<Vec<_>, RunError>>()?;
         let out = serde_json::json!({
             "model": name,
-            "random_weights": args.model.model.is_none(),
+            "random_weights": false,
             "batch_size": rows.len(),
             "rows": rows_json,
             "total_new_tokens": total_new,

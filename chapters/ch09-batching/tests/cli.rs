@@ -58,7 +58,7 @@ fn json_rows_are_the_prompts_in_order_each_equal_to_its_own_generation() {
 fn without_a_model_it_says_which_model_ran() {
     let (ok, out, err) = bin(&["--max-new-tokens", "2"]);
     assert!(ok, "{err}");
-    assert!(err.contains("RANDOM weights"), "{err}");
+    assert!(err.contains(shared::cli::DEFAULT_MODEL) && err.contains("the default model"), "{err}");
     assert_eq!(out.lines().count(), 2, "two default prompts: {out}");
 }
 
