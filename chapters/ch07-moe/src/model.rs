@@ -2,7 +2,7 @@
 //! Attention, norms, rotation, LM head and the loading of all of them are chapter 6's; this
 //! file reads only what is new, the router and the experts.
 
-use crate::config::{MoeConfig, MoeFamily};
+use crate::config::MoeConfig;
 use crate::experts::SparseMoe;
 use crate::feed_forward::MoeFeedForward;
 use crate::router::Router;
@@ -132,6 +132,7 @@ pub fn describe(c: &MoeConfig) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::MoeFamily;
     use ch04_gpt::CausalLm;
     use ch06_llama_qwen::FeedForwardLayer;
 
