@@ -115,8 +115,9 @@ pub fn describe(c: &MoeConfig) -> String {
     let d = &c.decoder;
     let kv = if d.n_kv_heads == d.n_heads { String::new() } else { format!(" sharing {} key/value heads", d.n_kv_heads) };
     let moe_layers = if c.n_moe_layers() == d.n_layers { String::new() } else { format!(" in {} of the layers", c.n_moe_layers()) };
+    let count = |n: usize| if n >= 1_000_000 { format!("{:.1}M", n as f64 / 1e6) } else { n.to_string() };
     format!(
-        "{}: {} layers, {} heads{kv}, d_model {}, {} experts of width {} ({} per token){moe_layers}, {:.1}M parameters ({:.1}M active)",
+        "{}: {} layers, {} heads{kv}, d_model {}, {} experts of width {} ({} per token){moe_layers}, {} parameters ({} active)",
         c.family.model_type(),
         d.n_layers,
         d.n_heads,
@@ -124,8 +125,8 @@ pub fn describe(c: &MoeConfig) -> String {
         c.n_experts,
         c.expert_d_ff,
         c.top_k,
-        c.n_params() as f64 / 1e6,
-        c.n_active_params() as f64 / 1e6
+        count(c.n_params()),
+        count(c.n_active_params())
     )
 }
 
