@@ -94,15 +94,16 @@ impl MoeConfig {
         }
     }
 
-    /// The random model of the binary without `--model`: a small Mixtral (8 layers, 512 wide,
-    /// 8 query heads sharing 2 key/value heads, 8 experts of width 1024, 2 per token).
+    /// The random model of the binary without `--model`: a small Mixtral (4 layers, 256 wide,
+    /// 8 query heads sharing 2 key/value heads, 8 experts of width 512, 2 per token, tied
+    /// embeddings, 2048 positions).
     pub fn small_mixtral(vocab_size: usize) -> Self {
-        let mut decoder = DecoderConfig::tiny(Family::Llama, vocab_size, 512, 8, 8, 2);
-        decoder.d_ff = 1024;
+        let mut decoder = DecoderConfig::tiny(Family::Llama, vocab_size, 256, 4, 8, 2);
+        decoder.d_ff = 512;
         decoder.context_length = 2048;
         decoder.tie_word_embeddings = true;
         decoder.rope.theta = 1e6;
-        MoeConfig { family: MoeFamily::Mixtral, decoder, n_experts: 8, top_k: 2, norm_topk_prob: true, expert_d_ff: 1024, moe_layers: vec![true; 8] }
+        MoeConfig { family: MoeFamily::Mixtral, decoder, n_experts: 8, top_k: 2, norm_topk_prob: true, expert_d_ff: 512, moe_layers: vec![true; 4] }
     }
 
     /// Check that the numbers fit together (typed errors, no panic later).
