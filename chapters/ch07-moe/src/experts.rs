@@ -29,6 +29,9 @@ pub struct SparseMoe<F> {
     /// How many tokens each expert has read since the last [`take_counts`](Self::take_counts)
     /// (the expert-usage histogram; not a weight).
     counts: Vec<u64>,
+    /// Run [`forward_dense`](Self::forward_dense) as the layer's forward (the benchmark's
+    /// all-experts baseline); `false` unless [`set_dense_path`](Self::set_dense_path).
+    dense_path: bool,
 }
 
 impl<F: Float> SparseMoe<F> {
@@ -41,7 +44,7 @@ impl<F: Float> SparseMoe<F> {
             });
         }
         let counts = vec![0; experts.len()];
-        Ok(SparseMoe { router, experts, counts })
+        Ok(SparseMoe { router, experts, counts, dense_path: false })
     }
 
     // ANCHOR: forward
@@ -84,6 +87,15 @@ impl<F: Float> SparseMoe<F> {
     /// The router's decision for `x` (`[n, d_model]`), for the usage plot and the tests.
     pub fn route(&self, x: ArrayView2<F>) -> Result<Routing<F>> {
         self.router.route(x)
+    }
+
+    /// Use the dense reference path as this layer's forward (every expert reads every token).
+    pub fn set_dense_path(&mut self, on: bool) {
+        self.dense_path = on;
+    }
+
+    pub fn dense_path(&self) -> bool {
+        self.dense_path
     }
 
     /// Tokens each expert has read since the last call, and start counting again.

@@ -25,5 +25,5 @@ pub mod router;
 pub use config::{MoeConfig, MoeFamily, SUPPORTED_MODEL_TYPES};
 pub use experts::{add_weighted, SparseMoe};
 pub use feed_forward::MoeFeedForward;
-pub use model::{from_pretrained, load, random, read_config, set_top_k, take_expert_counts, MoeDecoder};
+pub use model::{from_pretrained, load, random, read_config, set_dense_path, set_top_k, take_expert_counts, MoeDecoder};
 pub use router::{top_k, Router, Routing};

@@ -104,6 +104,16 @@ pub fn set_top_k<F, A>(model: &mut MoeDecoder<F, A>, k: usize) {
     }
 }
 
+/// Run every MoE layer on its dense reference path (`true`: every expert reads every token,
+/// the outputs of those not chosen are multiplied by 0) or on the sparse path (`false`).
+pub fn set_dense_path<F: Float, A>(model: &mut MoeDecoder<F, A>, on: bool) {
+    for block in &mut model.blocks {
+        if let Some(moe) = block.mlp.experts_mut() {
+            moe.set_dense_path(on);
+        }
+    }
+}
+
 /// Tokens each expert of each MoE layer has read since the last call (`None` for a layer
 /// without experts), and start counting again.
 pub fn take_expert_counts<F: Float, A>(model: &mut MoeDecoder<F, A>) -> Vec<Option<Vec<u64>>> {
@@ -148,6 +158,12 @@ mod tests {
             // 4 tokens x 2 layers x top-2
             let counts = take_expert_counts(&mut model);
             assert!(counts.iter().all(|c| c.as_ref().unwrap().iter().sum::<u64>() == 8));
+            // the dense path gives the same logits (and counts nothing: it reads every expert)
+            set_dense_path(&mut model, true);
+            let dense = model.logits(&[1, 2, 3, 4]).unwrap();
+            assert!((&dense - &logits).iter().all(|d| d.abs() < 1e-12));
+            assert!(take_expert_counts(&mut model).iter().all(|c| c.as_ref().unwrap().iter().sum::<u64>() == 0));
+            set_dense_path(&mut model, false);
             // top-1 reads one expert per token
             set_top_k(&mut model, 1);
             model.logits(&[1, 2, 3, 4]).unwrap();
