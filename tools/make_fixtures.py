@@ -30,6 +30,11 @@ one kv head) and `neox-tiny/` (rotary on a quarter of each head, parallel residu
 float64 references patch transformers' rotary embedding and RMSNorm, which compute in float32
 even after `model.double()` (see `float64_internals`).
 
+For chapter 7 it writes two mixture-of-experts folders the same way: `mixtral-tiny/` (4 experts,
+top-2, renormalised) and `qwen3-moe-tiny/` (4 experts, top-2 not renormalised, one dense layer
+through `mlp_only_layers`, BF16 weights). Their float64 references also patch the router, whose
+softmax transformers computes in float32 (see `router_in_input_dtype`).
+
 Everything is seeded and torch runs on one CPU thread: running it again with the pinned
 versions gives byte-identical files. The script checks its own output (vocab sizes, that
 transformers loads the published layout to identical logits, that `generate` equals a plain

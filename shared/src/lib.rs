@@ -25,6 +25,7 @@ pub mod layer_norm;
 pub mod linear;
 pub mod mask;
 pub mod parallel;
+pub mod parity;
 pub mod softmax;
 pub mod tolerance;
 
