@@ -30,6 +30,11 @@ one kv head) and `neox-tiny/` (rotary on a quarter of each head, parallel residu
 float64 references patch transformers' rotary embedding and RMSNorm, which compute in float32
 even after `model.double()` (see `float64_internals`).
 
+For chapter 7 it writes two mixture-of-experts folders the same way: `mixtral-tiny/` (4 experts,
+top-2, renormalised) and `qwen3-moe-tiny/` (4 experts, top-2 not renormalised, one dense layer
+through `mlp_only_layers`, BF16 weights). Their float64 references also patch the router, whose
+softmax transformers computes in float32 (see `router_in_input_dtype`).
+
 Everything is seeded and torch runs on one CPU thread: running it again with the pinned
 versions gives byte-identical files. The script checks its own output (vocab sizes, that
 transformers loads the published layout to identical logits, that `generate` equals a plain
@@ -395,6 +400,39 @@ ROPE_FAMILIES = {
     "neox-tiny": ("GPTNeoXForCausalLM", neox_config, 343, 1122, torch.float32, None),
 }
 
+
+# Chapter 7: two tiny mixture-of-experts models, made and checked like the RoPE folders above.
+# Mixtral: every layer has experts, top-2 of 4, always renormalised. Qwen3-MoE: top-2 of 4
+# without renormalisation (norm_topk_prob false), and layer 1 dense (mlp_only_layers).
+def mixtral_config(vocab_size):
+    return transformers.MixtralConfig(
+        vocab_size=vocab_size, hidden_size=32, intermediate_size=40, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, hidden_act="silu",
+        max_position_embeddings=128, rms_norm_eps=1e-5, tie_word_embeddings=False,
+        rope_parameters={"rope_type": "default", "rope_theta": 1000000.0},
+        num_local_experts=4, num_experts_per_tok=2, sliding_window=None,
+        initializer_range=INITIALIZER_RANGE,
+        bos_token_id=vocab_size - 1, eos_token_id=vocab_size - 1)
+
+
+def qwen3_moe_config(vocab_size):
+    return transformers.Qwen3MoeConfig(
+        vocab_size=vocab_size, hidden_size=32, intermediate_size=64, moe_intermediate_size=24,
+        num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+        hidden_act="silu", max_position_embeddings=128, rms_norm_eps=1e-6, tie_word_embeddings=False,
+        rope_parameters={"rope_type": "default", "rope_theta": 1000000.0},
+        num_experts=4, num_experts_per_tok=2, norm_topk_prob=False, decoder_sparse_step=1,
+        mlp_only_layers=[1], initializer_range=INITIALIZER_RANGE,
+        bos_token_id=vocab_size - 1, eos_token_id=vocab_size - 1)
+
+
+# Same columns as ROPE_FAMILIES.
+MOE_FAMILIES = {
+    "mixtral-tiny": ("MixtralForCausalLM", mixtral_config, 311, 1107, torch.float32, None),
+    "qwen3-moe-tiny": ("Qwen3MoeForCausalLM", qwen3_moe_config, 307, 1111, torch.bfloat16, None),
+}
+MAX_MOE_BYTES = 1_000_000  # the two MoE folders together
+
 # The same texts for every family (each has its own tokenizer, so the ids differ). Fewer and
 # shorter cases than the GPT-2 folders: reference.json stores three full logit arrays per case.
 ROPE_TEXT_CASES = [
@@ -470,14 +508,47 @@ def rms_norm_in_input_dtype(model):
 
 
 @contextlib.contextmanager
+def router_in_input_dtype(model):
+    """3. (MoE models) The router: `MixtralTopKRouter` and `Qwen3MoeTopKRouter` take the softmax
+    of the router logits in float32 (`.float()`, `dtype=torch.float`), so a float64 model's
+    routing weights are float32 numbers. The patch computes softmax, top-k and the
+    renormalisation in float32 or the input's dtype, whichever is wider, in transformers' order:
+    softmax over all experts, top-k, then divide by the sum (Mixtral always, Qwen3-MoE when
+    norm_topk_prob)."""
+    modules = [m for m in model.modules() if type(m).__name__.endswith("TopKRouter")]
+
+    def patched(module):
+        def forward(hidden_states):
+            hidden_states = hidden_states.reshape(-1, module.hidden_dim)
+            router_logits = torch.nn.functional.linear(hidden_states, module.weight)
+            dtype = torch.promote_types(router_logits.dtype, torch.float32)
+            router_probs = torch.nn.functional.softmax(router_logits.to(dtype), dim=-1)
+            top_value, top_index = torch.topk(router_probs, module.top_k, dim=-1)
+            if getattr(module, "norm_topk_prob", True):  # Mixtral's router has no switch
+                top_value /= top_value.sum(dim=-1, keepdim=True)
+            return router_logits, top_value.to(router_logits.dtype), top_index
+        return forward
+
+    for m in modules:
+        m.forward = patched(m)
+    try:
+        yield len(modules)
+    finally:
+        for m in modules:
+            del m.forward
+
+
+@contextlib.contextmanager
 def float64_internals(model, angles=torch.float64, norms=True):
-    """RoPE computed in `angles` (None: as transformers does it) and, if `norms`, RMSNorm in the
-    input's dtype. The default is what logits_f64 are computed with."""
+    """RoPE computed in `angles` (None: as transformers does it) and, if `norms`, RMSNorm (and
+    an MoE model's router) in the input's dtype. The default is what logits_f64 are computed
+    with."""
     with contextlib.ExitStack() as stack:
         if angles is not None:
             stack.enter_context(rope_angles_in(model, angles))
         if norms:
             stack.enter_context(rms_norm_in_input_dtype(model))
+            stack.enter_context(router_in_input_dtype(model))
         yield
 
 
@@ -547,7 +618,13 @@ def family_config_record(name, config, class_name, weights_dtype, seed):
     else:
         record.update(rms_norm_eps=c.rms_norm_eps,
                       attention_bias=c.model_type == "qwen2" or bool(getattr(c, "attention_bias", False)),
-                      qk_norm=c.model_type == "qwen3", rotary_dim=record["head_dim"])
+                      qk_norm=c.model_type in ("qwen3", "qwen3_moe"), rotary_dim=record["head_dim"])
+    if c.model_type in ("mixtral", "qwen3_moe"):
+        record.update(num_experts=getattr(c, "num_local_experts", None) or c.num_experts,
+                      num_experts_per_tok=c.num_experts_per_tok,
+                      norm_topk_prob=c.model_type == "mixtral" or c.norm_topk_prob,
+                      expert_intermediate_size=getattr(c, "moe_intermediate_size", c.intermediate_size),
+                      moe_layers=[i for i in range(c.num_hidden_layers) if is_moe_layer(c, i)])
     inv_freq = inv_freq_of(c, torch.float64)
     record["inv_freq_f64"] = inv_freq.tolist()
     if c.rope_parameters["rope_type"] == "llama3":
@@ -563,10 +640,19 @@ def family_config_record(name, config, class_name, weights_dtype, seed):
     return record
 
 
+def eager_experts(model):
+    """An MoE model computes its experts with the loop of its modeling file (`MixtralExperts`,
+    `Qwen3MoeExperts`: expert by expert, `index_add_` of the weighted outputs), not with
+    transformers 5's default grouped matrix product, which also refuses float64."""
+    if model.config.model_type in ("mixtral", "qwen3_moe"):
+        model.set_experts_implementation("eager")
+    return model
+
+
 def make_rope_model(class_name, config_maker, vocab_size, seed):
     torch.manual_seed(seed)
     config = config_maker(vocab_size)
-    model = getattr(transformers, class_name)(config).eval()
+    model = eager_experts(getattr(transformers, class_name)(config).eval())
     # transformers initialises biases to 0 and norm weights to 1: perturb them so they matter
     with torch.no_grad():
         for name, p in model.named_parameters():
@@ -576,18 +662,31 @@ def make_rope_model(class_name, config_maker, vocab_size, seed):
                 p.add_(torch.randn_like(p) * ROPE_NORM_WEIGHT_NOISE)
     std = model.get_input_embeddings().weight.std().item()
     assert 0.25 < std < 0.35, f"embedding std {std}: initializer_range not applied"
+    for pname, p in model.named_parameters():  # MoE: routers and experts random too
+        if ".gate." in pname or ".experts." in pname:
+            std = p.std().item()
+            assert 0.25 < std < 0.35, f"{pname} std {std}: initializer_range not applied"
     return model
 
 
+def is_moe_layer(c, i):
+    """Which layers have experts: Mixtral all; Qwen3-MoE as `Qwen3MoeDecoderLayer` decides."""
+    if c.model_type == "mixtral":
+        return True
+    if c.model_type == "qwen3_moe":
+        return i not in c.mlp_only_layers and c.num_experts > 0 and (i + 1) % c.decoder_sparse_step == 0
+    return False
+
+
 def make_rope_folder(out, name):
-    class_name, config_maker, vocab_size, seed, weights_dtype, shard = ROPE_FAMILIES[name]
+    class_name, config_maker, vocab_size, seed, weights_dtype, shard = {**ROPE_FAMILIES, **MOE_FAMILIES}[name]
     folder, tok = new_folder_with_tokenizer(out, name, vocab_size, seed)
     made = make_rope_model(class_name, config_maker, vocab_size, seed).to(weights_dtype)
     save_kwargs = {"max_shard_size": shard} if shard else {}
     made.save_pretrained(folder, safe_serialization=True, **save_kwargs)
     cls = getattr(transformers, class_name)
     # float32 as a loader that converts on load computes: bf16 weights are upcast exactly
-    model = cls.from_pretrained(folder, dtype=torch.float32).eval()
+    model = eager_experts(cls.from_pretrained(folder, dtype=torch.float32).eval())
     made_state = made.state_dict()
     assert all(torch.equal(t, made_state[k].float()) for k, t in model.state_dict().items()), "reload differs"
     stored = stored_tensors(folder)
@@ -720,6 +819,23 @@ def independent_logits64(folder, config, ids):
     def rms(x, name):
         return w[name + ".weight"] * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + c.rms_norm_eps))
 
+    def moe64(h, p):  # [seq, hidden]: every token through its top-k experts, token by token
+        mixtral = c.model_type == "mixtral"
+        m = p + ("block_sparse_moe." if mixtral else "mlp.")
+        gate_name, up_name, down_name = ("w1", "w3", "w2") if mixtral else ("gate_proj", "up_proj", "down_proj")
+        probs = (h @ w[m + "gate.weight"].T).softmax(-1)  # [seq, experts]
+        out = torch.zeros_like(h)
+        for tok in range(t):
+            top = sorted(range(probs.shape[1]), key=lambda e: -probs[tok, e].item())[:c.num_experts_per_tok]
+            weights = probs[tok, top]
+            if mixtral or c.norm_topk_prob:
+                weights = weights / weights.sum()
+            for e, wt in zip(top, weights):
+                e_ = f"{m}experts.{e}."
+                y = torch.nn.functional.silu(linear(h[tok], e_ + gate_name)) * linear(h[tok], e_ + up_name)
+                out[tok] += wt * linear(y, e_ + down_name)
+        return out
+
     x = w["model.embed_tokens.weight"][ids]
     for i in range(c.num_hidden_layers):
         p = f"model.layers.{i}."
@@ -727,10 +843,13 @@ def independent_logits64(folder, config, ids):
         q = linear(h, p + "self_attn.q_proj").view(t, n_heads, head_dim).transpose(0, 1)
         k = linear(h, p + "self_attn.k_proj").view(t, n_kv, head_dim).transpose(0, 1)
         v = linear(h, p + "self_attn.v_proj").view(t, n_kv, head_dim).transpose(0, 1)
-        if c.model_type == "qwen3":
+        if c.model_type in ("qwen3", "qwen3_moe"):
             q, k = rms(q, p + "self_attn.q_norm"), rms(k, p + "self_attn.k_norm")
         x = x + linear(attend(rope(q), rope(k), v), p + "self_attn.o_proj")
         h = rms(x, p + "post_attention_layernorm")
+        if is_moe_layer(c, i):
+            x = x + moe64(h, p)
+            continue
         gate = torch.nn.functional.silu(linear(h, p + "mlp.gate_proj"))
         x = x + linear(gate * linear(h, p + "mlp.up_proj"), p + "mlp.down_proj")
     x = rms(x, "model.norm")
@@ -780,11 +899,11 @@ def total_bytes(path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=DEFAULT_OUT, help="where to write (default: tests/fixtures)")
-    parser.add_argument("--only", nargs="+", choices=["gpt2", *ROPE_FAMILIES], metavar="NAME",
+    parser.add_argument("--only", nargs="+", choices=["gpt2", *ROPE_FAMILIES, *MOE_FAMILIES], metavar="NAME",
                         help="write only these: gpt2 (the three GPT-2 folders) and/or "
-                             + ", ".join(ROPE_FAMILIES) + " (default: all)")
+                             + ", ".join([*ROPE_FAMILIES, *MOE_FAMILIES]) + " (default: all)")
     args = parser.parse_args()
-    only = set(args.only or ["gpt2", *ROPE_FAMILIES])
+    only = set(args.only or ["gpt2", *ROPE_FAMILIES, *MOE_FAMILIES])
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     os.makedirs(args.out, exist_ok=True)
@@ -794,7 +913,7 @@ def main():
             folder, model = make_folder(args.out, name, n_layer, n_head, n_embd, n_positions, vocab_size, seed)
             if name == "gpt2-tiny-a":
                 write_published_layout(folder, model)
-    for name in ROPE_FAMILIES:
+    for name in [*ROPE_FAMILIES, *MOE_FAMILIES]:
         if name in only:
             make_rope_folder(args.out, name)
     for d, _, fs in os.walk(args.out):  # safetensors writes 0600 files; make them all 0644
@@ -806,6 +925,9 @@ def main():
     print(f"fixtures written under {args.out}: GPT-2 folders {gpt2} bytes, RoPE folders {rope} bytes")
     assert gpt2 < MAX_TOTAL_BYTES, f"GPT-2 fixtures are {gpt2} bytes, over {MAX_TOTAL_BYTES}: use fewer or shorter cases"
     assert rope < MAX_ROPE_BYTES, f"RoPE fixtures are {rope} bytes, over {MAX_ROPE_BYTES}: use fewer or shorter cases"
+    moe = sum(total_bytes(os.path.join(args.out, n)) for n in MOE_FAMILIES if os.path.isdir(os.path.join(args.out, n)))
+    print(f"MoE folders {moe} bytes")
+    assert moe < MAX_MOE_BYTES, f"MoE fixtures are {moe} bytes, over {MAX_MOE_BYTES}: use fewer or shorter cases"
     return 0
 
 

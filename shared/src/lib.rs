@@ -28,6 +28,7 @@ pub mod layer_norm;
 pub mod linear;
 pub mod mask;
 pub mod parallel;
+pub mod parity;
 pub mod rng;
 pub mod softmax;
 pub mod tolerance;

@@ -1,6 +1,6 @@
 //! One decoder block, pre-norm like GPT-2's, with a sequential or a parallel residual.
 
-use crate::feed_forward::FeedForward;
+use crate::feed_forward::{FeedForward, FeedForwardLayer};
 use crate::norm::Norm;
 use ch04_gpt::Attention;
 use ndarray::Array3;
@@ -10,16 +10,17 @@ use shared::{Float, Result};
 /// `x = x + attn(input_norm(x)); x = x + mlp(post_attention_norm(x))`.
 /// GPT-NeoX with `use_parallel_residual` (Pythia): both branches read the same `x`,
 /// `x = x + attn(input_norm(x)) + mlp(post_attention_norm(x))`.
+/// The feed-forward `M` is chapter 6's [`FeedForward`] unless chapter 7 swaps in experts.
 #[derive(Debug, Clone)]
-pub struct DecoderBlock<F, A> {
+pub struct DecoderBlock<F, A, M = FeedForward<F>> {
     pub input_norm: Norm<F>,          // `input_layernorm`
     pub attn: A,                      // `self_attn` / `attention`
     pub post_attention_norm: Norm<F>, // `post_attention_layernorm`
-    pub mlp: FeedForward<F>,
+    pub mlp: M,                       // `mlp` / `block_sparse_moe`
     pub parallel_residual: bool,
 }
 
-impl<F: Float, A: Attention<F>> DecoderBlock<F, A> {
+impl<F: Float, A: Attention<F>, M: FeedForwardLayer<F>> DecoderBlock<F, A, M> {
     // ANCHOR: forward
     /// x: `[batch, seq, d_model]` -> `[batch, seq, d_model]`
     pub fn forward(&mut self, x: Array3<F>, use_cache: bool) -> Result<Array3<F>> {
@@ -43,7 +44,7 @@ impl<F: Float, A: Attention<F>> DecoderBlock<F, A> {
     // ANCHOR_END: forward
 
     /// The same block with its attention replaced (how chapter 8 adds a cache).
-    pub fn map_attention<B>(self, f: impl FnOnce(A) -> B) -> DecoderBlock<F, B> {
+    pub fn map_attention<B>(self, f: impl FnOnce(A) -> B) -> DecoderBlock<F, B, M> {
         DecoderBlock {
             input_norm: self.input_norm,
             attn: f(self.attn),

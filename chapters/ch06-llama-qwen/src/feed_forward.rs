@@ -1,4 +1,5 @@
-//! The feed-forward part of a block: SwiGLU (Llama, Qwen) or GPT-NeoX's GELU MLP.
+//! The feed-forward part of a block: SwiGLU (Llama, Qwen) or GPT-NeoX's GELU MLP, and the
+//! small trait a block asks of it (so chapter 7 can swap in a mixture of experts).
 
 use crate::swiglu::SwiGlu;
 use ndarray::{Array2, ArrayView2};
@@ -23,6 +24,15 @@ impl<F: Float> GeluMlp<F> {
     // ANCHOR_END: gelu_mlp
 }
 
+// ANCHOR: trait
+/// What a block needs of its feed-forward part: each position's vector in, one out,
+/// `[n, d_model] -> [n, d_model]`. Chapter 7 plugs a mixture of experts in here.
+pub trait FeedForwardLayer<F> {
+    /// `&mut self`: a layer may keep statistics (chapter 7 counts which experts ran).
+    fn forward(&mut self, x: ArrayView2<F>) -> Result<Array2<F>>;
+}
+// ANCHOR_END: trait
+
 /// Either MLP.
 #[derive(Debug, Clone)]
 pub enum FeedForward<F> {
@@ -37,6 +47,12 @@ impl<F: Float> FeedForward<F> {
             FeedForward::SwiGlu(mlp) => mlp.forward(x),
             FeedForward::Gelu(mlp) => mlp.forward(x),
         }
+    }
+}
+
+impl<F: Float> FeedForwardLayer<F> for FeedForward<F> {
+    fn forward(&mut self, x: ArrayView2<F>) -> Result<Array2<F>> {
+        FeedForward::forward(self, x)
     }
 }
 

@@ -36,7 +36,7 @@ pub mod repeat_kv;
 pub use attention::RotaryAttention;
 pub use block::DecoderBlock;
 pub use config::{Activation, DecoderConfig, Family};
-pub use feed_forward::{FeedForward, GeluMlp};
+pub use feed_forward::{FeedForward, FeedForwardLayer, GeluMlp};
 pub use model::Decoder;
 pub use norm::Norm;
 pub use rms_norm::RmsNorm;

@@ -4,24 +4,26 @@
 use crate::attention::RotaryAttention;
 use crate::block::DecoderBlock;
 use crate::config::{DecoderConfig, Family};
-use crate::feed_forward::{FeedForward, GeluMlp};
+use crate::feed_forward::{FeedForward, FeedForwardLayer, GeluMlp};
 use crate::norm::Norm;
 use crate::swiglu::SwiGlu;
 use ch04_gpt::{Attention, CausalLm};
 use ndarray::{s, Array2, Array3, ArrayView2, Axis};
+use ndarray_rand::rand::rngs::StdRng;
 use shared::{init, linear, Checkpoint, Embedding, Error, Float, Linear, Result};
 use std::path::Path;
 
 /// The standard deviation of random weights (transformers' `initializer_range` default).
 const INIT_STD: f64 = 0.02;
 
-/// A decoder-only model of one of the four families, generic over the float type `F` and the
-/// attention layer `A` (chapter 8 swaps in a cached one with [`Decoder::map_attention`]).
+/// A decoder-only model of one of the four families, generic over the float type `F`, the
+/// attention layer `A` (chapter 8 swaps in a cached one with [`Decoder::map_attention`]) and
+/// the feed-forward `M` (chapter 7 loads a mixture of experts with [`Decoder::load_with`]).
 #[derive(Debug, Clone)]
-pub struct Decoder<F, A = RotaryAttention<F>> {
+pub struct Decoder<F, A = RotaryAttention<F>, M = FeedForward<F>> {
     pub config: DecoderConfig,
     pub embed_tokens: Embedding<F>, // [vocab_size, d_model]
-    pub blocks: Vec<DecoderBlock<F, A>>,
+    pub blocks: Vec<DecoderBlock<F, A, M>>,
     pub norm: Norm<F>,
     /// `lm_head` / `embed_out`: `[vocab_size, d_model]`; `None` when tied to `embed_tokens`.
     pub lm_head: Option<Linear<F>>,
@@ -59,31 +61,74 @@ impl<F: Float> Decoder<F, RotaryAttention<F>> {
     /// A model with random weights from `seed`: every matrix from N(0, 0.02^2), biases zero,
     /// norms one (transformers' initialisation of these families).
     pub fn random(config: &DecoderConfig, seed: u64) -> Result<Self> {
+        let c = config;
+        Decoder::random_with(config, seed, |_, rng| {
+            Ok(if c.family == Family::GptNeoX {
+                FeedForward::Gelu(GeluMlp {
+                    dense_h_to_4h: Linear::random(c.d_model, c.d_ff, c.mlp_bias, INIT_STD, rng),
+                    dense_4h_to_h: Linear::random(c.d_ff, c.d_model, c.mlp_bias, INIT_STD, rng),
+                })
+            } else {
+                FeedForward::SwiGlu(SwiGlu::new(
+                    Linear::random(c.d_model, c.d_ff, c.mlp_bias, INIT_STD, rng), // gate_proj
+                    Linear::random(c.d_model, c.d_ff, c.mlp_bias, INIT_STD, rng), // up_proj
+                    Linear::random(c.d_ff, c.d_model, c.mlp_bias, INIT_STD, rng), // down_proj
+                )?)
+            })
+        })
+    }
+
+    // ANCHOR: load
+    /// Load the weights of a Hugging Face checkpoint of `config.family`, checking every shape
+    /// against `config`. A missing tensor is an error that names it.
+    pub fn load(ckpt: &Checkpoint, config: &DecoderConfig) -> Result<Self> {
+        let (c, d) = (config, config.d_model);
+        Decoder::load_with(ckpt, config, |_, layer| {
+            Ok(if c.family == Family::GptNeoX {
+                FeedForward::Gelu(GeluMlp {
+                    dense_h_to_4h: Linear::load(ckpt, &format!("{layer}.mlp.dense_h_to_4h"), d, c.d_ff, c.mlp_bias)?,
+                    dense_4h_to_h: Linear::load(ckpt, &format!("{layer}.mlp.dense_4h_to_h"), c.d_ff, d, c.mlp_bias)?,
+                })
+            } else {
+                FeedForward::SwiGlu(SwiGlu::new(
+                    Linear::load(ckpt, &format!("{layer}.mlp.gate_proj"), d, c.d_ff, c.mlp_bias)?,
+                    Linear::load(ckpt, &format!("{layer}.mlp.up_proj"), d, c.d_ff, c.mlp_bias)?,
+                    Linear::load(ckpt, &format!("{layer}.mlp.down_proj"), c.d_ff, d, c.mlp_bias)?,
+                )?)
+            })
+        })
+    }
+    // ANCHOR_END: load
+
+    /// Load a Hugging Face snapshot folder: `config.json` + `model.safetensors`, or the shards
+    /// listed by `model.safetensors.index.json` (f32, f64, f16 or bf16 weights).
+    pub fn from_pretrained(dir: &Path) -> Result<Self> {
+        let config = read_config(dir)?;
+        let ckpt = Checkpoint::open_folder(dir)?;
+        Self::load(&ckpt, &config)
+    }
+}
+
+impl<F: Float, M> Decoder<F, RotaryAttention<F>, M> {
+    /// [`Decoder::random`] with the feed-forward of each block made by `mlp(layer index, rng)`
+    /// (drawn after the block's attention, from the same generator).
+    pub fn random_with<R>(config: &DecoderConfig, seed: u64, mut mlp: R) -> Result<Self>
+    where
+        R: FnMut(usize, &mut StdRng) -> Result<M>,
+    {
         config.validate()?;
         let c = config;
         let mut rng = init::rng(seed);
         let neox = c.family == Family::GptNeoX;
         let embed_tokens = Embedding { weight: init::normal((c.vocab_size, c.d_model), INIT_STD, &mut rng) };
         let blocks = (0..c.n_layers)
-            .map(|_| {
+            .map(|i| {
                 let attn = RotaryAttention::random(c, INIT_STD, &mut rng)?;
-                let mlp = if neox {
-                    FeedForward::Gelu(GeluMlp {
-                        dense_h_to_4h: Linear::random(c.d_model, c.d_ff, c.mlp_bias, INIT_STD, &mut rng),
-                        dense_4h_to_h: Linear::random(c.d_ff, c.d_model, c.mlp_bias, INIT_STD, &mut rng),
-                    })
-                } else {
-                    FeedForward::SwiGlu(SwiGlu::new(
-                        Linear::random(c.d_model, c.d_ff, c.mlp_bias, INIT_STD, &mut rng), // gate_proj
-                        Linear::random(c.d_model, c.d_ff, c.mlp_bias, INIT_STD, &mut rng), // up_proj
-                        Linear::random(c.d_ff, c.d_model, c.mlp_bias, INIT_STD, &mut rng), // down_proj
-                    )?)
-                };
                 Ok(DecoderBlock {
                     input_norm: Norm::new(c.d_model, c.norm_eps, neox),
                     attn,
                     post_attention_norm: Norm::new(c.d_model, c.norm_eps, neox),
-                    mlp,
+                    mlp: mlp(i, &mut rng)?,
                     parallel_residual: c.parallel_residual,
                 })
             })
@@ -92,10 +137,13 @@ impl<F: Float> Decoder<F, RotaryAttention<F>> {
         Ok(Decoder { config: c.clone(), embed_tokens, blocks, norm: Norm::new(c.d_model, c.norm_eps, neox), lm_head })
     }
 
-    // ANCHOR: load
-    /// Load the weights of a Hugging Face checkpoint of `config.family`, checking every shape
-    /// against `config`. A missing tensor is an error that names it.
-    pub fn load(ckpt: &Checkpoint, config: &DecoderConfig) -> Result<Self> {
+    // ANCHOR: load_with
+    /// [`Decoder::load`] with the feed-forward of each block read by `mlp(layer index, layer
+    /// prefix)`, e.g. `mlp(3, "model.layers.3")`.
+    pub fn load_with<R>(ckpt: &Checkpoint, config: &DecoderConfig, mut mlp: R) -> Result<Self>
+    where
+        R: FnMut(usize, &str) -> Result<M>,
+    {
         config.validate()?;
         let c = config;
         let n = names(c.family);
@@ -107,18 +155,7 @@ impl<F: Float> Decoder<F, RotaryAttention<F>> {
                 let input_norm = Norm::load(ckpt, &format!("{layer}.input_layernorm"), d, eps, neox)?;
                 let attn = RotaryAttention::load(ckpt, &format!("{layer}.{}", n.attn), c)?;
                 let post_attention_norm = Norm::load(ckpt, &format!("{layer}.post_attention_layernorm"), d, eps, neox)?;
-                let mlp = if neox {
-                    FeedForward::Gelu(GeluMlp {
-                        dense_h_to_4h: Linear::load(ckpt, &format!("{layer}.mlp.dense_h_to_4h"), d, c.d_ff, c.mlp_bias)?,
-                        dense_4h_to_h: Linear::load(ckpt, &format!("{layer}.mlp.dense_4h_to_h"), c.d_ff, d, c.mlp_bias)?,
-                    })
-                } else {
-                    FeedForward::SwiGlu(SwiGlu::new(
-                        Linear::load(ckpt, &format!("{layer}.mlp.gate_proj"), d, c.d_ff, c.mlp_bias)?,
-                        Linear::load(ckpt, &format!("{layer}.mlp.up_proj"), d, c.d_ff, c.mlp_bias)?,
-                        Linear::load(ckpt, &format!("{layer}.mlp.down_proj"), c.d_ff, d, c.mlp_bias)?,
-                    )?)
-                };
+                let mlp = mlp(i, &layer)?;
                 Ok(DecoderBlock { input_norm, attn, post_attention_norm, mlp, parallel_residual: c.parallel_residual })
             })
             .collect::<Result<_>>()?;
@@ -134,15 +171,7 @@ impl<F: Float> Decoder<F, RotaryAttention<F>> {
             lm_head,
         })
     }
-    // ANCHOR_END: load
-
-    /// Load a Hugging Face snapshot folder: `config.json` + `model.safetensors`, or the shards
-    /// listed by `model.safetensors.index.json` (f32, f64, f16 or bf16 weights).
-    pub fn from_pretrained(dir: &Path) -> Result<Self> {
-        let config = read_config(dir)?;
-        let ckpt = Checkpoint::open_folder(dir)?;
-        Self::load(&ckpt, &config)
-    }
+    // ANCHOR_END: load_with
 }
 
 /// Read `config.json` of a Hugging Face snapshot folder, with a clear error when the folder
@@ -151,7 +180,7 @@ pub fn read_config(dir: &Path) -> Result<DecoderConfig> {
     DecoderConfig::from_hf_json(&shared::checkpoint::config_json_in(dir)?)
 }
 
-impl<F: Float, A: Attention<F>> Decoder<F, A> {
+impl<F: Float, A: Attention<F>, M: FeedForwardLayer<F>> Decoder<F, A, M> {
     // ANCHOR: hidden
     /// ids: `[batch, seq]` -> the final hidden states `[batch, seq, d_model]` (after the norm).
     ///
@@ -214,7 +243,7 @@ impl<F: Float, A: Attention<F>> Decoder<F, A> {
     }
 
     /// The same model with every attention layer replaced (chapter 8 adds caches this way).
-    pub fn map_attention<B: Attention<F>>(self, mut f: impl FnMut(A) -> B) -> Decoder<F, B> {
+    pub fn map_attention<B: Attention<F>>(self, mut f: impl FnMut(A) -> B) -> Decoder<F, B, M> {
         Decoder {
             config: self.config,
             embed_tokens: self.embed_tokens,
@@ -229,7 +258,7 @@ impl<F: Float, A: Attention<F>> Decoder<F, A> {
     }
 }
 
-impl<F: Float, A: Attention<F>> CausalLm for Decoder<F, A> {
+impl<F: Float, A: Attention<F>, M: FeedForwardLayer<F>> CausalLm for Decoder<F, A, M> {
     type Float = F;
     type Attn = A;
 

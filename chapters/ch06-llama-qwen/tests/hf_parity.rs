@@ -13,49 +13,17 @@
 use ch01_tokenizer::Tokenizer;
 use ch04_gpt::{generate, GenerateOptions};
 use ch06_llama_qwen::Decoder;
-use serde_json::Value;
 use shared::tolerance::{F32_VS_TRANSFORMERS, F64_VS_TRANSFORMERS};
+use shared::parity::{self, fixture_dir as fixture, ids, reference};
 use shared::Float;
-use std::path::PathBuf;
 
 const FIXTURES: [&str; 4] = ["llama-tiny-gqa", "qwen2-tiny", "qwen3-tiny", "neox-tiny"];
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(name)
-}
-
-fn reference(name: &str) -> Value {
-    let text = std::fs::read_to_string(fixture(name).join("reference.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
-}
 
 /// Logits of every case, every position, every id, against transformers' `key` array.
 /// Returns the largest difference.
 fn check_logits<F: Float>(name: &str, key: &str, tol: f64) -> f64 {
     let mut model = Decoder::<F>::from_pretrained(&fixture(name)).unwrap();
-    let mut worst = 0.0f64;
-    for case in reference(name)["cases"].as_array().unwrap() {
-        let expected = case[key].as_array().unwrap();
-        let logits = model.logits(&ids(&case["input_ids"])).unwrap(); // [seq, vocab]
-        assert_eq!(logits.nrows(), expected.len());
-        for (t, row) in expected.iter().enumerate() {
-            let row = row.as_array().unwrap();
-            assert_eq!(logits.ncols(), row.len());
-            for (v, e) in row.iter().enumerate() {
-                let e = e.as_f64().unwrap();
-                let d = (logits[[t, v]].as_f64() - e).abs();
-                worst = worst.max(d);
-                assert!(d <= tol, "{name} {} ({}): logit [{t}, {v}] = {} vs transformers {e} (|d| = {d:e})",
-                    case["name"], F::NAME, logits[[t, v]]);
-            }
-        }
-    }
-    eprintln!("{name} ({}): max |logit - transformers| = {worst:e} (tolerance {tol:e})", F::NAME);
-    worst
+    parity::check_logits(name, key, tol, |ids| model.logits(ids).unwrap())
 }
 
 #[test]

@@ -6,7 +6,7 @@ use crate::inspect::CacheInfo;
 use crate::kv_cache::{CacheStorage, KvCache};
 use ch03_attention::MultiHeadAttention;
 use ch04_gpt::{generate, CausalLm, GenerateOptions, Generation, Gpt};
-use ch06_llama_qwen::{Decoder, RotaryAttention};
+use ch06_llama_qwen::{Decoder, FeedForward, FeedForwardLayer, RotaryAttention};
 use shared::{Error, Float, GptConfig, Result};
 
 // Exercise ch08-3 (`current_pos()` from the caches, positions of new tokens, reset):
@@ -34,8 +34,9 @@ pub struct KvModel<M> {
 /// GPT-2 with a KV cache in every layer.
 pub type KvGpt<F> = KvModel<Gpt<F, CachedAttention<F>>>;
 
-/// Chapter 6's Llama, Qwen2, Qwen3 or GPT-NeoX with a KV cache in every layer.
-pub type KvDecoder<F> = KvModel<Decoder<F, CachedAttention<F, RotaryAttention<F>>>>;
+/// Chapter 6's Llama, Qwen2, Qwen3 or GPT-NeoX with a KV cache in every layer; with `M` =
+/// chapter 7's `MoeFeedForward`, Mixtral or Qwen3-MoE (the same cache).
+pub type KvDecoder<F, M = FeedForward<F>> = KvModel<Decoder<F, CachedAttention<F, RotaryAttention<F>>, M>>;
 // ANCHOR_END: struct
 
 // ANCHOR: cacheable
@@ -71,8 +72,9 @@ impl<F: Float> WithCaches for Gpt<F, CachedAttention<F>> {
     }
 }
 
-impl<F: Float> WithCaches for Decoder<F, CachedAttention<F, RotaryAttention<F>>> {
-    type Plain = Decoder<F, RotaryAttention<F>>;
+/// Chapter 6's decoders, and chapter 7's with a mixture of experts as feed-forward `M`.
+impl<F: Float, M: FeedForwardLayer<F>> WithCaches for Decoder<F, CachedAttention<F, RotaryAttention<F>>, M> {
+    type Plain = Decoder<F, RotaryAttention<F>, M>;
     fn add_caches(model: Self::Plain, storage: CacheStorage) -> Self {
         model.map_attention(|attn| CachedAttention::new(attn, storage))
     }

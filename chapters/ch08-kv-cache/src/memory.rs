@@ -120,6 +120,21 @@ pub const GQA: [ModelShape; 5] = [
 ];
 // ANCHOR_END: families
 
+// ANCHOR: moe
+/// Mixture of experts (chapter 7): the cache depends on the attention alone. Each MoE model
+/// beside dense models with its attention, its active parameters and its total parameters
+/// (shapes from each model's `config.json`; parameter counts in the names, from chapter 7's
+/// count and each model's card).
+pub const MOE: [ModelShape; 6] = [
+    ModelShape { name: "mixtral-8x7b (46.7B, 12.9B active)", n_layers: 32, n_heads: 32, n_kv_heads: 8, head_dim: 128, context_length: 32768 },
+    ModelShape { name: "mistral-7b (7.2B dense, same attn)", n_layers: 32, n_heads: 32, n_kv_heads: 8, head_dim: 128, context_length: 32768 },
+    ModelShape { name: "llama-2-13b (13.0B dense)", n_layers: 40, n_heads: 40, n_kv_heads: 40, head_dim: 128, context_length: 4096 },
+    ModelShape { name: "qwen3-30b-a3b (30.5B, 3.3B active)", n_layers: 48, n_heads: 32, n_kv_heads: 4, head_dim: 128, context_length: 40960 },
+    ModelShape { name: "qwen3-4b (4.0B dense)", n_layers: 36, n_heads: 32, n_kv_heads: 8, head_dim: 128, context_length: 40960 },
+    ModelShape { name: "qwen3-32b (32.8B dense)", n_layers: 64, n_heads: 64, n_kv_heads: 8, head_dim: 128, context_length: 40960 },
+];
+// ANCHOR_END: moe
+
 /// Human-readable bytes: `50,331,648 B (48.0 MiB)`.
 pub fn format_bytes(bytes: u128) -> String {
     let digits = bytes.to_string();
@@ -186,6 +201,21 @@ mod tests {
     fn pythia_70m_at_2048_tokens_in_fp32_is_the_published_figure() {
         // 2 x 6 layers x 1 x 8 heads x 2048 x 64 x 4 bytes (the table of the notebook *KV caching*)
         assert_eq!(PYTHIA[0].bytes(2048, Dtype::F32), 50_331_648);
+    }
+
+    #[test]
+    fn an_moe_cache_is_that_of_its_attention() {
+        // Mixtral-8x7B in bf16: 2 x 32 layers x 8 kv heads x 128 x 2 bytes = 128 KiB per token,
+        // exactly Mistral-7B's; Llama 2 13B (about Mixtral's active parameters, but 40 MHA
+        // heads in 40 layers): 2 x 40 x 40 x 128 x 2 = 800 KiB
+        assert_eq!(MOE[0].bytes_per_token(Dtype::Bf16), 131_072);
+        assert_eq!(MOE[1].bytes_per_token(Dtype::Bf16), 131_072);
+        assert_eq!(MOE[2].bytes_per_token(Dtype::Bf16), 819_200);
+        // Qwen3-30B-A3B: 2 x 48 x 4 x 128 x 2 = 96 KiB, less than the dense Qwen3-4B's
+        // 2 x 36 x 8 x 128 x 2 = 144 KiB and Qwen3-32B's 2 x 64 x 8 x 128 x 2 = 256 KiB
+        assert_eq!(MOE[3].bytes_per_token(Dtype::Bf16), 98_304);
+        assert_eq!(MOE[4].bytes_per_token(Dtype::Bf16), 147_456);
+        assert_eq!(MOE[5].bytes_per_token(Dtype::Bf16), 262_144);
     }
 
     #[test]

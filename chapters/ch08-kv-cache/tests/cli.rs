@@ -237,7 +237,7 @@ fn an_unsupported_model_type_is_one_error_line_naming_the_supported_ones() {
     let config = std::fs::read_to_string(fixture.join("config.json")).unwrap().replace("\"llama\"", "\"mistral\"");
     std::fs::write(dir.join("config.json"), config).unwrap();
     std::fs::copy(fixture.join("tokenizer.json"), dir.join("tokenizer.json")).unwrap();
-    assert_clean_error(&["--model", dir.to_str().unwrap()], "model_type \"mistral\" is not supported (supported: gpt2, llama, qwen2, qwen3, gpt_neox)");
+    assert_clean_error(&["--model", dir.to_str().unwrap()], "model_type \"mistral\" is not supported (supported: gpt2, llama, qwen2, qwen3, gpt_neox, mixtral, qwen3_moe)");
 }
 
 #[test]

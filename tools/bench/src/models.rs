@@ -11,6 +11,8 @@
 mod cached;
 #[path = "gpt2.rs"]
 mod gpt2;
+#[path = "moe.rs"]
+mod moe;
 #[path = "rotary.rs"]
 mod rotary;
 
@@ -24,6 +26,7 @@ pub fn run(args: &BenchArgs) -> MeasureResult<()> {
     let Some(dir) = &args.model.model else {
         return match args.config.gpt2_config() {
             Some(_) => gpt2::run(args),
+            None if moe::preset_config(args.config).is_some() => moe::run(args),
             None => rotary::run(args),
         };
     };
@@ -31,6 +34,7 @@ pub fn run(args: &BenchArgs) -> MeasureResult<()> {
     match model_type(&path)?.as_str() {
         "gpt2" => gpt2::run(args),
         t if ch06_llama_qwen::Family::from_model_type(t).is_some() => rotary::run(args),
+        t if ch07_moe::config::is_moe_model_type(t) => moe::run(args),
         t => Err(unsupported(&path, &format!("model_type \"{t}\" is not supported")).into()),
     }
 }
@@ -48,6 +52,10 @@ fn model_type(path: &Path) -> Result<String, Error> {
 fn unsupported(path: &Path, what: &str) -> Error {
     Error::BadConfig {
         path: path.to_path_buf(),
-        reason: format!("{what} (the benchmark runs gpt2, {})", ch06_llama_qwen::config::SUPPORTED_MODEL_TYPES),
+        reason: format!(
+            "{what} (the benchmark runs gpt2, {}, {})",
+            ch06_llama_qwen::config::SUPPORTED_MODEL_TYPES,
+            ch07_moe::SUPPORTED_MODEL_TYPES
+        ),
     }
 }

@@ -44,7 +44,7 @@ pub fn preset_config(preset: Preset) -> Option<DecoderConfig> {
             context_length: 256,
             ..DecoderConfig::tiny(Family::Llama, 256, 32, 2, 4, 2)
         }),
-        Preset::Gpt2_124m | Preset::Small | Preset::Tiny => None,
+        Preset::Gpt2_124m | Preset::Small | Preset::Tiny | Preset::MixtralSmall => None,
     }
 }
 
@@ -101,7 +101,8 @@ mod tests {
     fn every_preset_belongs_to_exactly_one_family() {
         use clap::ValueEnum;
         for &p in Preset::value_variants() {
-            assert!(p.gpt2_config().is_some() != preset_config(p).is_some(), "{p:?}");
+            let families = [p.gpt2_config().is_some(), preset_config(p).is_some(), super::super::moe::preset_config(p).is_some()];
+            assert_eq!(families.iter().filter(|&&f| f).count(), 1, "{p:?}");
         }
     }
 }

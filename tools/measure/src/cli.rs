@@ -27,6 +27,11 @@ pub enum Preset {
     /// A 2-layer Llama, 32 wide, with grouped-query attention: for fast tests of the whole program.
     #[value(name = "llama-tiny", hide = true)]
     LlamaTiny,
+    /// A small Mixtral (chapter 7): 6 layers, 768 wide, 12 query heads sharing 4 key/value
+    /// heads, 8 experts of width 2048 with 2 per token, vocabulary 32000, tied embeddings
+    /// (260M parameters, 91M read per token).
+    #[value(name = "mixtral-small")]
+    MixtralSmall,
 }
 
 impl Preset {
@@ -36,7 +41,7 @@ impl Preset {
             Preset::Gpt2_124m => Some(GptConfig::gpt2_124m()),
             Preset::Small => Some(GptConfig::small()),
             Preset::Tiny => Some(GptConfig::gpt2_like(50257, 256, 32, 2, 2)),
-            Preset::Smollm2_135m | Preset::LlamaTiny => None,
+            Preset::Smollm2_135m | Preset::LlamaTiny | Preset::MixtralSmall => None,
         }
     }
 
@@ -47,6 +52,7 @@ impl Preset {
             Preset::Tiny => "tiny",
             Preset::Smollm2_135m => "smollm2-135m",
             Preset::LlamaTiny => "llama-tiny",
+            Preset::MixtralSmall => "mixtral-small",
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::demo::setup::{self, LoadedModel, Prepared, Weights};
 use crate::demo::stream::TextStream;
 use crate::demo::timing::{self, TimingRow};
 use ch04_gpt::{GenerateOptions, Generation, Sampling};
-use ch08_kv_cache::memory::{self, short_bytes, Dtype, GPT, GQA, PYTHIA};
+use ch08_kv_cache::memory::{self, short_bytes, Dtype, GPT, GQA, MOE, PYTHIA};
 use ch08_kv_cache::{CacheInfo, KvDecoder, KvGpt, KvModel, WithCaches};
 use measure::output::{say, say_now};
 use measure::progress::Progress;
@@ -76,6 +76,7 @@ pub fn run(args: &DemoArgs) -> DemoResult<()> {
     match model {
         LoadedModel::Gpt2(model) => run_with(args, &prepared, KvGpt::preallocated(model), sampling),
         LoadedModel::Rotary(model) => run_with(args, &prepared, KvDecoder::preallocated(model), sampling),
+        LoadedModel::Moe(model) => run_with(args, &prepared, KvDecoder::preallocated(model), sampling),
     }
 }
 
@@ -290,11 +291,12 @@ fn memory_tables(pythia_bytes: u64) -> String {
     let p = &PYTHIA[0];
     format!(
         "\nKV cache size of published models, batch 1, whole context \
-         (bytes = 2 x layers x batch x kv_heads x seq x head_dim x bytes per element)\n\n{}\n{}\n{}\n\
+         (bytes = 2 x layers x batch x kv_heads x seq x head_dim x bytes per element)\n\n{}\n{}\n{}\n{}\n\
          {} at 2048 tokens in fp32: 2 x {} layers x {} heads x 2048 x {} x 4 bytes = {}\n",
         memory::table("GPT", &GPT),
         memory::table("Pythia", &PYTHIA),
         memory::table("Grouped-query attention (fewer KV heads, smaller cache)", &GQA),
+        memory::table("Mixture of experts (the cache depends on attention alone, not on the experts)", &MOE),
         p.name,
         p.n_layers,
         p.n_kv_heads,

@@ -11,6 +11,7 @@ use crate::demo::error::{DemoError, DemoResult};
 use ch01_tokenizer::Tokenizer;
 use ch04_gpt::Gpt;
 use ch06_llama_qwen::{Decoder, DecoderConfig};
+use ch07_moe::{MoeConfig, MoeDecoder};
 use shared::{Checkpoint, GptConfig};
 use std::path::PathBuf;
 
@@ -28,16 +29,19 @@ pub enum LoadedModel {
     Gpt2(Gpt<f32>),
     /// Chapter 6: Llama, Qwen2, Qwen3 or GPT-NeoX.
     Rotary(Decoder<f32>),
+    /// Chapter 7: Mixtral or Qwen3-MoE.
+    Moe(MoeDecoder<f32>),
 }
 
 /// The `model_type`s the demo runs.
-pub const SUPPORTED_MODEL_TYPES: &str = "gpt2, llama, qwen2, qwen3, gpt_neox";
+pub const SUPPORTED_MODEL_TYPES: &str = "gpt2, llama, qwen2, qwen3, gpt_neox, mixtral, qwen3_moe";
 
 /// A model's dimensions, of whichever family its `config.json` names.
 #[derive(Debug, Clone)]
 pub enum ModelConfig {
     Gpt2(GptConfig),
     Rotary(DecoderConfig),
+    Moe(MoeConfig),
 }
 
 impl ModelConfig {
@@ -49,6 +53,7 @@ impl ModelConfig {
         match json.get("model_type").and_then(serde_json::Value::as_str) {
             None | Some("gpt2") => Ok(ModelConfig::Gpt2(GptConfig::from_hf_json(path)?)),
             Some("llama" | "qwen2" | "qwen3" | "gpt_neox") => Ok(ModelConfig::Rotary(DecoderConfig::from_hf_json(path)?)),
+            Some("mixtral" | "qwen3_moe") => Ok(ModelConfig::Moe(MoeConfig::from_hf_json(path)?)),
             Some(other) => Err(shared::Error::InvalidConfig(format!(
                 "{}: model_type \"{other}\" is not supported (supported: {SUPPORTED_MODEL_TYPES})",
                 path.display()
@@ -61,6 +66,7 @@ impl ModelConfig {
         match self {
             ModelConfig::Gpt2(c) => c.context_length,
             ModelConfig::Rotary(c) => c.context_length,
+            ModelConfig::Moe(c) => c.decoder.context_length,
         }
     }
 
@@ -68,6 +74,7 @@ impl ModelConfig {
         match self {
             ModelConfig::Gpt2(c) => c.vocab_size,
             ModelConfig::Rotary(c) => c.vocab_size,
+            ModelConfig::Moe(c) => c.decoder.vocab_size,
         }
     }
 
@@ -75,6 +82,7 @@ impl ModelConfig {
         match self {
             ModelConfig::Gpt2(c) => c.eos_token_id,
             ModelConfig::Rotary(c) => c.eos_token_id,
+            ModelConfig::Moe(c) => c.decoder.eos_token_id,
         }
     }
 
@@ -83,6 +91,7 @@ impl ModelConfig {
         let (family, layers, heads, kv_heads, d_model, context, n_params) = match self {
             ModelConfig::Gpt2(c) => ("gpt2", c.n_layers, c.n_heads, c.n_kv_heads, c.d_model, c.context_length, c.n_params()),
             ModelConfig::Rotary(c) => (c.family.model_type(), c.n_layers, c.n_heads, c.n_kv_heads, c.d_model, c.context_length, c.n_params()),
+            ModelConfig::Moe(c) => return format!("{}, context {}", ch07_moe::model::describe(c), c.decoder.context_length),
         };
         let kv = if kv_heads == heads { String::new() } else { format!(" sharing {kv_heads} key/value heads") };
         format!("{family}: {layers} layers, {heads} heads{kv}, d_model {d_model}, context {context}, {} parameters", params(n_params))
@@ -121,11 +130,13 @@ impl Prepared {
         match (&self.weights, &self.config) {
             (Weights::Random { seed, .. }, ModelConfig::Gpt2(c)) => Ok(LoadedModel::Gpt2(Gpt::random(c, *seed)?)),
             (Weights::Random { seed, .. }, ModelConfig::Rotary(c)) => Ok(LoadedModel::Rotary(Decoder::random(c, *seed)?)),
+            (Weights::Random { seed, .. }, ModelConfig::Moe(c)) => Ok(LoadedModel::Moe(ch07_moe::random(c, *seed)?)),
             (Weights::Pretrained { dir }, config) => {
                 let ckpt = Checkpoint::open_folder(dir)?; // model.safetensors, or shards through their index
                 Ok(match config {
                     ModelConfig::Gpt2(c) => LoadedModel::Gpt2(Gpt::load(&ckpt, c)?),
                     ModelConfig::Rotary(c) => LoadedModel::Rotary(Decoder::load(&ckpt, c)?),
+                    ModelConfig::Moe(c) => LoadedModel::Moe(ch07_moe::load(&ckpt, c)?),
                 })
             }
         }
@@ -183,8 +194,8 @@ pub fn prepare(args: &DemoArgs) -> DemoResult<Prepared> {
         (Some(dir), _) => {
             if !dir.is_dir() {
                 return Err(DemoError::Usage(format!(
-                    "--model {}: not a folder (expected a Hugging Face folder of a GPT-2, Llama, Qwen \
-                     or GPT-NeoX model with config.json, model.safetensors and tokenizer.json)",
+                    "--model {}: not a folder (expected a Hugging Face folder of a GPT-2, Llama, Qwen, \
+                     GPT-NeoX, Mixtral or Qwen3-MoE model with config.json, model.safetensors and tokenizer.json)",
                     dir.display()
                 )));
             }
