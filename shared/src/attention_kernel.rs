@@ -14,7 +14,8 @@
 use crate::parallel::ATTENTION_MIN_WORK;
 use crate::{causal_mask, softmax_rows, Error, Float, Result};
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array4, ArrayView2, ArrayView4, ArrayViewMut2, Axis};
+use crate::gemv::dot_kernel;
+use ndarray::{s, Array1, Array4, ArrayView1, ArrayView2, ArrayView4, ArrayViewMut1, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
 /// Queries per block in a prefill: large enough for the matrix multiply to run at full speed,
@@ -79,13 +80,14 @@ fn attend_one_head<F: Float>(
     mut out: ArrayViewMut2<F>, // [q_len, head_dim]
 ) {
     if q.nrows() == 1 {
-        // decode: one query. Matrix x vector, reading each cached key and value row once.
-        let mut scores = k.dot(&q.row(0)) * scale; // [kv_len]
-        scores += &mask.row(0);
+        // decode: one query, reading each cached key and value row once. It is the last
+        // position, so it sees every key: the mask's row is all zeros.
+        let q_row = q.row(0);
+        let mut scores = Array1::from_iter(k.rows().into_iter().map(|k_j| dot_rows(k_j, q_row) * scale)); // [kv_len]
         softmax_rows(scores.view_mut().insert_axis(Axis(0)));
-        let mut out_row = out.row_mut(0);
-        for (&p, v_row) in scores.iter().zip(v.rows()) {
-            out_row.scaled_add(p, &v_row); // out += p_j v_j
+        let mut out_row = out.row_mut(0); // [head_dim]
+        for (&p, v_j) in scores.iter().zip(v.rows()) {
+            add_scaled(&mut out_row, p, v_j); // out += p_j v_j
         }
     } else {
         // prefill: many queries, matrix x matrix, in blocks of queries. A block's scores stop
@@ -104,6 +106,26 @@ fn attend_one_head<F: Float>(
     }
 }
 // ANCHOR_END: causal_attention
+
+/// `a . b` for two rows of head_dim values: decode's dot kernel ([`dot_kernel`], AVX2 for f32
+/// where the CPU has it) when both are contiguous, as cache rows are; ndarray's otherwise. A
+/// decode step calls it once per cached key per head, so a call must cost little more than
+/// its 64 multiply-adds.
+fn dot_rows<F: Float>(a: ArrayView1<F>, b: ArrayView1<F>) -> F {
+    match (a.as_slice(), b.as_slice()) {
+        (Some(a), Some(b)) => dot_kernel::<F>()(a, b),
+        _ => a.dot(&b),
+    }
+}
+
+/// `out += p x`, element by element in order (the same sums as ndarray's `scaled_add`, as a
+/// plain loop over slices when both are contiguous: once per cached key per head).
+fn add_scaled<F: Float>(out: &mut ArrayViewMut1<F>, p: F, x: ArrayView1<F>) {
+    match (out.as_slice_mut(), x.as_slice()) {
+        (Some(o), Some(x)) => o.iter_mut().zip(x).for_each(|(o, &x)| *o = *o + p * x),
+        _ => out.scaled_add(p, &x),
+    }
+}
 
 #[cfg(test)]
 mod tests {
