@@ -25,7 +25,7 @@ const LANES: usize = 16;
 
 /// `sum_i a[i] * b[i]` with [`LANES`] independent partial sums (vectorisable, and a fixed
 /// order, so the result is the same on every run).
-#[inline]
+#[inline(always)] // also into attention's AVX2 build of its per-key loop
 pub fn dot<F: Float>(a: &[F], b: &[F]) -> F {
     debug_assert_eq!(a.len(), b.len());
     let mut acc = [F::zero(); LANES];
@@ -45,6 +45,7 @@ pub fn dot<F: Float>(a: &[F], b: &[F]) -> F {
 }
 
 /// `(a0 + a8) + (a4 + a12) + ...`: the lanes summed as a balanced tree.
+#[inline(always)]
 fn pairwise_sum<F: Float>(acc: &[F; LANES]) -> F {
     let mut width = LANES;
     let mut v = *acc;
