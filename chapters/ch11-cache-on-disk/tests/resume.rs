@@ -82,3 +82,33 @@ fn a_prompt_that_does_not_start_with_the_cache_is_refused() {
     let e = generate(&mut Resumed { model: &mut model, cached: ids }, &other, &greedy(2), |_| Ok(())).unwrap_err();
     assert!(e.to_string().contains("does not start with"), "{e}");
 }
+
+/// The seed's experiment: several contexts each saved once, several questions per context,
+/// greedy 3 new tokens from the disk cache, equal to plain generation on context + question.
+#[test]
+fn two_contexts_and_their_questions_answer_like_plain_generation() {
+    let dir = fixture_dir("llama-tiny-gqa");
+    let tokenizer = ch01_tokenizer::Tokenizer::from_file(dir.join("tokenizer.json")).unwrap();
+    let fingerprint = Fingerprint::of_folder(&dir).unwrap();
+    let load = || Decoder::<f32>::from_pretrained(&dir).unwrap();
+    let cases = [
+        ("The dog ran to the park.", [" Who ran?", " Where did it go?"]),
+        ("Tom baked a red cake for Sue.", [" What did Tom bake?", " For whom?"]),
+    ];
+    for (i, (context, questions)) in cases.iter().enumerate() {
+        let ids = tokenizer.encode_prompt(context).unwrap();
+        let file = temp_file(&format!("seed-context-{i}"));
+        let mut writer = KvModel::<KvDecoderOf<f32>>::new(load(), CacheStorage::Concat);
+        writer.forward(row(&ids), true).unwrap();
+        save_cache(&file, &writer, &ids, fingerprint).unwrap();
+        for question in questions {
+            let full: Vec<u32> = ids.iter().copied().chain(tokenizer.encode(question).unwrap()).collect();
+            let mut model = KvModel::<KvDecoderOf<f32>>::preallocated(load());
+            let cached = load_cache(&file, &mut model, fingerprint).unwrap();
+            let answer = generate(&mut Resumed { model: &mut model, cached }, &full, &greedy(3), |_| Ok(())).unwrap();
+            let expected = generate(&mut load(), &full, &greedy(3), |_| Ok(())).unwrap();
+            assert_eq!(answer.new_ids, expected.new_ids, "{context:?} {question:?}");
+            assert_eq!(answer.new_ids.len(), 3);
+        }
+    }
+}
