@@ -122,6 +122,7 @@ impl<M: WithCaches> KvModel<M> {
         self.model.attention_layers().into_iter().map(HoldsCache::cache)
     }
 
+    // ANCHOR: restore_caches
     /// Replace every layer's cache by the given keys and values (first layer first), each
     /// `[batch, n_kv_heads, seq, head_dim]` with one `seq` for all layers: how a cache saved to
     /// disk comes back (chapter 11). The next token fed is at position `seq`. On any error the
@@ -156,6 +157,7 @@ impl<M: WithCaches> KvModel<M> {
         }
         restored
     }
+    // ANCHOR_END: restore_caches
 
     /// Feed a long prompt in chunks of this many tokens (`None`, the default: all at once).
     pub fn set_prefill_chunk(&mut self, chunk: Option<usize>) {

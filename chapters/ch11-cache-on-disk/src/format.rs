@@ -1,5 +1,6 @@
 //! The bytes of a cache file, and every way a file can be refused.
 //!
+// ANCHOR: layout
 //! ```text
 //! offset  bytes  field (all integers little-endian)
 //!      0      8  magic            b"KVCACHE\0"
@@ -16,6 +17,7 @@
 //!     56      8  header_checksum  FNV-1a of bytes 0..56
 //!     64         payload: n_tokens token ids (u32), then layer 0 K, layer 0 V, layer 1 K, ...
 //! ```
+// ANCHOR_END: layout
 
 use crate::fnv::fnv1a;
 use std::path::PathBuf;
