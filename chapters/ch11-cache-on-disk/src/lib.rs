@@ -11,14 +11,17 @@
 //! - [`format`]: the bytes of the file (header, then token ids, then every layer's K and V);
 //! - [`fingerprint`]: which model made the cache (its config and weights, hashed);
 //! - [`file`]: [`save_cache`] and [`load_cache`];
-//! - [`resume`]: generation that continues from a loaded cache.
+//! - [`resume`]: generation that continues from a loaded cache;
+//! - [`cache_dir`]: a folder of caches, searched for the longest saved prefix of a prompt.
 
+pub mod cache_dir;
 pub mod file;
 pub mod fingerprint;
 pub mod fnv;
 pub mod format;
 pub mod resume;
 
+pub use cache_dir::CacheDir;
 pub use file::{load_cache, save_cache};
 pub use fingerprint::{CacheShape, Fingerprint};
 pub use format::CacheFileError;
