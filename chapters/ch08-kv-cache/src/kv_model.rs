@@ -92,6 +92,9 @@ impl<F: Float, M: FeedForwardLayer<F>> WithCaches for Decoder<F, CachedAttention
     }
 }
 
+/// One layer's keys and values, `[batch, n_kv_heads, seq, head_dim]` each.
+pub type LayerKv<'a, F> = (ArrayView4<'a, F>, ArrayView4<'a, F>);
+
 impl<M: WithCaches> KvModel<M> {
     /// Give every attention layer of `model` an empty cache.
     pub fn new(model: M::Plain, storage: CacheStorage) -> Self {
@@ -127,7 +130,7 @@ impl<M: WithCaches> KvModel<M> {
     /// `[batch, n_kv_heads, seq, head_dim]` with one `seq` for all layers: how a cache saved to
     /// disk comes back (chapter 11). The next token fed is at position `seq`. On any error the
     /// caches are left empty, never half-restored.
-    pub fn restore_caches(&mut self, layers: &[(ArrayView4<M::Float>, ArrayView4<M::Float>)]) -> Result<()> {
+    pub fn restore_caches(&mut self, layers: &[LayerKv<'_, M::Float>]) -> Result<()> {
         self.reset_kv_cache();
         let n_layers = self.caches().count();
         if layers.len() != n_layers {

@@ -3,8 +3,8 @@
 use crate::fingerprint::{CacheShape, Fingerprint, ModelShape};
 use crate::fnv::fnv1a;
 use crate::format::{CacheFileError, Dtype, Header, HEADER_BYTES};
-use ch08_kv_cache::{KvModel, WithCaches};
-use ndarray::{Array4, ArrayView4};
+use ch08_kv_cache::{KvModel, LayerKv, WithCaches};
+use ndarray::Array4;
 use shared::Float;
 use std::io::Read;
 use std::path::Path;
@@ -104,7 +104,7 @@ pub fn load_cache<M: WithCaches + CacheShape>(path: &Path, model: &mut KvModel<M
         return Err(CacheFileError::TokenOutOfRange { path: p(), id, vocab_size });
     }
     let layers = decode_layers::<M::Float>(kv_bytes, &header);
-    let views: Vec<(ArrayView4<M::Float>, ArrayView4<M::Float>)> = layers.iter().map(|(k, v)| (k.view(), v.view())).collect();
+    let views: Vec<LayerKv<M::Float>> = layers.iter().map(|(k, v)| (k.view(), v.view())).collect();
     model.restore_caches(&views)?;
     Ok(ids)
 }
