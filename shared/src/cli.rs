@@ -159,7 +159,8 @@ pub fn seed(text: &str) -> Result<u64, String> {
     text.parse::<u64>().map_err(|_| format!("the seed must be a whole number >= 0, got {text}"))
 }
 
-fn non_empty_text(text: &str) -> Result<String, String> {
+/// `--prompt TEXT` and other texts: at least one character.
+pub fn non_empty_text(text: &str) -> Result<String, String> {
     if text.is_empty() {
         Err("the prompt is empty: give at least one character".into())
     } else {

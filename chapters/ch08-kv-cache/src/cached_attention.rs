@@ -35,6 +35,12 @@ impl<F: Float, A> CachedAttention<F, A> {
         &self.cache
     }
 
+    /// The cache, to write: only the model's [`restore_caches`](crate::KvModel::restore_caches)
+    /// uses it (the forward pass appends through [`KvCache::append`] itself).
+    pub(crate) fn cache_mut(&mut self) -> &mut KvCache<F> {
+        &mut self.cache
+    }
+
     /// The wrapped attention: the weights.
     pub fn attn(&self) -> &A {
         &self.attn

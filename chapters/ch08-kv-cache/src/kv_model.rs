@@ -7,6 +7,7 @@ use crate::kv_cache::{CacheStorage, KvCache};
 use ch03_attention::MultiHeadAttention;
 use ch04_gpt::{generate, CausalLm, GenerateOptions, Generation, Gpt};
 use ch06_llama_qwen::{Decoder, FeedForward, FeedForwardLayer, RotaryAttention};
+use ndarray::ArrayView4;
 use shared::{Error, Float, GptConfig, Result};
 
 // Exercise ch08-3 (`current_pos()` from the caches, positions of new tokens, reset):
@@ -48,6 +49,8 @@ pub trait WithCaches: CausalLm<Attn: HoldsCache<Self::Float>> + Sized {
     type Plain: CausalLm<Float = Self::Float>;
     fn add_caches(model: Self::Plain, storage: CacheStorage) -> Self;
     fn remove_caches(self) -> Self::Plain;
+    /// Every layer's cache, first layer first, to write (only [`KvModel::restore_caches`] does).
+    fn caches_mut(&mut self) -> Vec<&mut KvCache<Self::Float>>;
 }
 
 /// An attention layer that owns a cache (so [`KvModel`] can read every layer's length).
@@ -70,6 +73,9 @@ impl<F: Float> WithCaches for Gpt<F, CachedAttention<F>> {
     fn remove_caches(self) -> Self::Plain {
         self.map_attention(CachedAttention::into_attn)
     }
+    fn caches_mut(&mut self) -> Vec<&mut KvCache<F>> {
+        self.blocks.iter_mut().map(|b| b.attn.cache_mut()).collect()
+    }
 }
 
 /// Chapter 6's decoders, and chapter 7's with a mixture of experts as feed-forward `M`.
@@ -81,7 +87,13 @@ impl<F: Float, M: FeedForwardLayer<F>> WithCaches for Decoder<F, CachedAttention
     fn remove_caches(self) -> Self::Plain {
         self.map_attention(CachedAttention::into_attn)
     }
+    fn caches_mut(&mut self) -> Vec<&mut KvCache<F>> {
+        self.blocks.iter_mut().map(|b| b.attn.cache_mut()).collect()
+    }
 }
+
+/// One layer's keys and values, `[batch, n_kv_heads, seq, head_dim]` each.
+pub type LayerKv<'a, F> = (ArrayView4<'a, F>, ArrayView4<'a, F>);
 
 impl<M: WithCaches> KvModel<M> {
     /// Give every attention layer of `model` an empty cache.
@@ -112,6 +124,43 @@ impl<M: WithCaches> KvModel<M> {
     pub fn caches(&self) -> impl Iterator<Item = &KvCache<M::Float>> + '_ {
         self.model.attention_layers().into_iter().map(HoldsCache::cache)
     }
+
+    // ANCHOR: restore_caches
+    /// Replace every layer's cache by the given keys and values (first layer first), each
+    /// `[batch, n_kv_heads, seq, head_dim]` with one `seq` for all layers: how a cache saved to
+    /// disk comes back (chapter 11). The next token fed is at position `seq`. On any error the
+    /// caches are left empty, never half-restored.
+    pub fn restore_caches(&mut self, layers: &[LayerKv<'_, M::Float>]) -> Result<()> {
+        self.reset_kv_cache();
+        let n_layers = self.caches().count();
+        if layers.len() != n_layers {
+            return Err(Error::Shape {
+                op: "KvModel::restore_caches",
+                expected: format!("{n_layers} layers of keys and values"),
+                found: format!("{} layers", layers.len()),
+            });
+        }
+        let seq = layers.first().map_or(0, |(k, _)| k.dim().2);
+        if let Some((i, _)) = layers.iter().enumerate().find(|(_, (k, _))| k.dim().2 != seq) {
+            return Err(Error::Shape {
+                op: "KvModel::restore_caches",
+                expected: format!("{seq} positions in every layer, as in layer 0"),
+                found: format!("{} in layer {i}", layers[i].0.dim().2),
+            });
+        }
+        self.check_fits(0, seq)?;
+        let restored = self
+            .model
+            .caches_mut()
+            .into_iter()
+            .zip(layers)
+            .try_for_each(|(cache, (k, v))| cache.append(k.view(), v.view()));
+        if restored.is_err() {
+            self.reset_kv_cache();
+        }
+        restored
+    }
+    // ANCHOR_END: restore_caches
 
     /// Feed a long prompt in chunks of this many tokens (`None`, the default: all at once).
     pub fn set_prefill_chunk(&mut self, chunk: Option<usize>) {

@@ -24,4 +24,4 @@ pub mod memory;
 pub use cached_attention::CachedAttention;
 pub use inspect::CacheInfo;
 pub use kv_cache::{CacheStorage, KvCache};
-pub use kv_model::{HoldsCache, KvDecoder, KvGpt, KvModel, WithCaches};
+pub use kv_model::{HoldsCache, KvDecoder, KvGpt, KvModel, LayerKv, WithCaches};

@@ -1,0 +1,28 @@
+//! # Chapter 11: caches on disk
+//!
+//! Chapter 8's KV cache lives in memory and dies with the process. Here it goes to one file
+//! after a context, and a fresh model loads it and continues with a question, computing only
+//! the question's tokens. The answer equals plain generation on context + question.
+//!
+//! A file on disk can be damaged, cut short, written by another version, or made by another
+//! model with the same shapes. Each is refused with a typed [`CacheFileError`] that names the
+//! file, checked before anything is allocated: never a panic, never a wrong answer.
+//!
+//! - [`format`]: the bytes of the file (header, then token ids, then every layer's K and V);
+//! - [`fingerprint`]: which model made the cache (its config and weights, hashed);
+//! - [`file`]: [`save_cache`] and [`load_cache`];
+//! - [`resume`]: generation that continues from a loaded cache;
+//! - [`cache_dir`]: a folder of caches, searched for the longest saved prefix of a prompt.
+
+pub mod cache_dir;
+pub mod file;
+pub mod fingerprint;
+pub mod fnv;
+pub mod format;
+pub mod resume;
+
+pub use cache_dir::CacheDir;
+pub use file::{load_cache, save_cache};
+pub use fingerprint::{CacheShape, Fingerprint};
+pub use format::CacheFileError;
+pub use resume::Resumed;

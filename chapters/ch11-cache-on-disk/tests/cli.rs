@@ -1,0 +1,74 @@
+//! The binary, run as a user would: `save` then `ask` answers like plain generation; bad input
+//! and bad files give one `error:` line and a non-zero exit code, never a panic.
+
+mod common;
+use ch04_gpt::{generate, Gpt};
+use common::*;
+use serde_json::Value;
+use shared::cli::conformance::{check, one_error_line, Group};
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ch11-cache-on-disk")).args(args).output().expect("the binary runs")
+}
+
+const CONTEXT: &str = "Once upon a time, a cat";
+const QUESTION: &str = " What did it see?";
+
+fn save(dir: &Path, out: &Path) {
+    let o = run(&["save", "--model", dir.to_str().unwrap(), "--context", CONTEXT, "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn save_then_ask_equals_plain_generation() {
+    let dir = fixture_dir("gpt2-tiny-a");
+    let file = temp_file("cli-save");
+    save(&dir, &file);
+    let o = run(&["ask", "--model", dir.to_str().unwrap(), "--cache", file.to_str().unwrap(), "--question", QUESTION, "--max-new-tokens", "4", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let got: Vec<u32> = serde_json::from_value(json["generated_ids"].clone()).unwrap();
+    // the reference: plain uncached generation on ids(context) ++ ids(question)
+    let tokenizer = ch01_tokenizer::Tokenizer::from_file(dir.join("tokenizer.json")).unwrap();
+    let mut full = tokenizer.encode_prompt(CONTEXT).unwrap();
+    full.extend(tokenizer.encode(QUESTION).unwrap());
+    let mut plain = Gpt::<f32>::from_pretrained(&dir).unwrap();
+    let options = ch04_gpt::GenerateOptions { eos_token_id: tokenizer.eos_token_id(), ..greedy(4) };
+    let expected = generate(&mut plain, &full, &options, |_| Ok(())).unwrap();
+    assert_eq!(got, expected.new_ids);
+    assert_eq!(json["text"].as_str().unwrap(), tokenizer.decode(&expected.new_ids).unwrap());
+}
+
+#[test]
+fn a_cache_from_another_model_is_one_error_line() {
+    let file = temp_file("cli-other-model");
+    save(&fixture_dir("gpt2-tiny-a"), &file);
+    let other = fixture_dir("gpt2-tiny-b");
+    let o = run(&["ask", "--model", other.to_str().unwrap(), "--cache", file.to_str().unwrap(), "--question", QUESTION, "--max-new-tokens", "2"]);
+    assert_eq!(o.status.code(), Some(1));
+    one_error_line(&String::from_utf8_lossy(&o.stderr), "was made by another model").unwrap();
+}
+
+#[test]
+fn a_damaged_cache_is_one_error_line() {
+    let dir = fixture_dir("gpt2-tiny-a");
+    let file = temp_file("cli-damaged");
+    save(&dir, &file);
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&file, bytes).unwrap();
+    let o = run(&["ask", "--model", dir.to_str().unwrap(), "--cache", file.to_str().unwrap(), "--question", QUESTION, "--max-new-tokens", "2"]);
+    assert_eq!(o.status.code(), Some(1));
+    one_error_line(&String::from_utf8_lossy(&o.stderr), "is truncated").unwrap();
+}
+
+#[test]
+fn bad_options_conform() {
+    let exe = Path::new(env!("CARGO_BIN_EXE_ch11-cache-on-disk"));
+    let problems = check(exe, &["ask", "--cache", "none.kvc", "--question", "q"], &[Group::Any, Group::Model, Group::Sampling]);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let problems = check(exe, &["save", "--context", "c", "--out", "none.kvc"], &[Group::Any, Group::Model]);
+    assert!(problems.is_empty(), "{problems:#?}");
+}
