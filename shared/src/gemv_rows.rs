@@ -101,15 +101,20 @@ unsafe fn rows_f32_avx2(w: &[f32], x: &[f32], n_in: usize, y: &mut [f32]) {
             let rb = (n - b).min(4); // input rows in this block
             // SAFETY: AVX2 and FMA, as this function; o + ro <= rows and b + rb <= n
             unsafe {
-                match (ro, rb) {
-                    (2, 4) => block::<2, 4>(w, x, n_in, o, b, y),
-                    (2, 3) => block::<2, 3>(w, x, n_in, o, b, y),
-                    (2, 2) => block::<2, 2>(w, x, n_in, o, b, y),
-                    (2, _) => block::<2, 1>(w, x, n_in, o, b, y),
-                    (_, 4) => block::<1, 4>(w, x, n_in, o, b, y),
-                    (_, 3) => block::<1, 3>(w, x, n_in, o, b, y),
-                    (_, 2) => block::<1, 2>(w, x, n_in, o, b, y),
-                    (_, _) => block::<1, 1>(w, x, n_in, o, b, y),
+                // the first pass over these weight rows also prefetches the rows two blocks on
+                match (ro, rb, b == 0) {
+                    (2, 4, true) => block::<2, 4, true>(w, x, n_in, o, b, y),
+                    (2, 3, true) => block::<2, 3, true>(w, x, n_in, o, b, y),
+                    (2, 2, true) => block::<2, 2, true>(w, x, n_in, o, b, y),
+                    (2, _, true) => block::<2, 1, true>(w, x, n_in, o, b, y),
+                    (2, 4, false) => block::<2, 4, false>(w, x, n_in, o, b, y),
+                    (2, 3, false) => block::<2, 3, false>(w, x, n_in, o, b, y),
+                    (2, 2, false) => block::<2, 2, false>(w, x, n_in, o, b, y),
+                    (2, _, false) => block::<2, 1, false>(w, x, n_in, o, b, y),
+                    (_, 4, _) => block::<1, 4, false>(w, x, n_in, o, b, y),
+                    (_, 3, _) => block::<1, 3, false>(w, x, n_in, o, b, y),
+                    (_, 2, _) => block::<1, 2, false>(w, x, n_in, o, b, y),
+                    (_, _, _) => block::<1, 1, false>(w, x, n_in, o, b, y),
                 }
             }
             b += rb;
@@ -117,7 +122,6 @@ unsafe fn rows_f32_avx2(w: &[f32], x: &[f32], n_in: usize, y: &mut [f32]) {
         o += ro;
     }
 }
-
 /// One block: weight rows `o..o + RO` by input rows `b..b + RB`, `RO x RB` accumulators.
 ///
 /// # Safety
@@ -125,7 +129,7 @@ unsafe fn rows_f32_avx2(w: &[f32], x: &[f32], n_in: usize, y: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn block<const RO: usize, const RB: usize>(w: &[f32], x: &[f32], n_in: usize, o: usize, b: usize, y: &mut [f32]) {
+unsafe fn block<const RO: usize, const RB: usize, const PREFETCH: bool>(w: &[f32], x: &[f32], n_in: usize, o: usize, b: usize, y: &mut [f32]) {
     use std::arch::x86_64::*;
     let n = x.len() / n_in;
     let whole = n_in / 8 * 8;
@@ -137,6 +141,15 @@ unsafe fn block<const RO: usize, const RB: usize>(w: &[f32], x: &[f32], n_in: us
         for (r, wv_r) in wv.iter_mut().enumerate() {
             // SAFETY: row o + r < rows and i + 8 <= n_in: inside w (unaligned load)
             *wv_r = unsafe { _mm256_loadu_ps(w.as_ptr().add((o + r) * n_in + i)) };
+        }
+        if PREFETCH && i % 16 == 0 {
+            // the weight rows two blocks on, one cache line (16 numbers) of each per two steps:
+            // they arrive from memory while this block computes (the hardware prefetcher alone
+            // runs out of requests while the loop is busy with arithmetic). `wrapping_add`:
+            // past the last row the address is not ours, and a prefetch of it does nothing.
+            for r in 0..RO {
+                _mm_prefetch::<_MM_HINT_T0>(w.as_ptr().wrapping_add((o + 2 * RO + r) * n_in + i) as *const i8);
+            }
         }
         for c in 0..RB {
             // SAFETY: input row b + c < n and i + 8 <= n_in: inside x
