@@ -29,6 +29,9 @@ pub enum Error {
     /// A command line that asks for something impossible (exit code 2).
     #[error("{0}")]
     Usage(String),
+    /// Standard output is closed (a pipe whose reader has gone, `| head`) or full.
+    #[error("cannot write to standard output: {0}")]
+    Stdout(#[source] std::io::Error),
     #[error("`{command}` ran no test: does test_filter `{filter}` in {info} match the names in tests/exercises.rs?")]
     NoTests { command: String, filter: String, info: PathBuf },
 }
@@ -53,3 +56,23 @@ impl Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// `print!` that returns [`Error::Stdout`] from the enclosing function, instead of panicking,
+/// when standard output cannot be written.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout(), $($arg)*).map_err($crate::error::Error::Stdout)?
+    }};
+}
+
+/// `println!` that returns [`Error::Stdout`] from the enclosing function, instead of panicking,
+/// when standard output cannot be written.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*).map_err($crate::error::Error::Stdout)?
+    }};
+}

@@ -130,14 +130,14 @@ fn list(root: &Path, exercises: &[Exercise]) -> Result<bool> {
             vec![e.id.clone(), status.into(), e.title.clone(), e.stub.display().to_string()]
         })
         .collect();
-    print_table(&["id", "status", "title", "stub (the file to edit)"], &rows);
-    println!();
-    println!("status: todo = the stub still has its todo!(); edited = it does not (`check` gives the verdict).");
+    print_table(&["id", "status", "title", "stub (the file to edit)"], &rows)?;
+    outln!();
+    outln!("status: todo = the stub still has its todo!(); edited = it does not (`check` gives the verdict).");
     match started(root, exercises)?.as_slice() {
-        [] => println!("editor: no exercise started (`cargo run -p exercises -- start <id>` turns a stub on for rust-analyzer)."),
-        ids => println!("editor: {} on for rust-analyzer ({}).", ids.join(", "), editor::SETTINGS),
+        [] => outln!("editor: no exercise started (`cargo run -p exercises -- start <id>` turns a stub on for rust-analyzer)."),
+        ids => outln!("editor: {} on for rust-analyzer ({}).", ids.join(", "), editor::SETTINGS),
     }
-    println!("next: `cargo run -p exercises -- start <id>`, then `check <id>`; `hint <id>` when stuck.");
+    outln!("next: `cargo run -p exercises -- start <id>`, then `check <id>`; `hint <id>` when stuck.");
     Ok(true)
 }
 
@@ -163,27 +163,27 @@ fn start(root: &Path, exercises: &[Exercise], id: &str) -> Result<bool> {
         .filter(|f| **f != feature)
         .map(|f| exercises.iter().find(|x| x.workspace_feature() == *f).map_or(f.clone(), |x| x.id.clone()))
         .collect();
-    println!("{} {}: started.", e.id, e.title);
+    outln!("{} {}: started.", e.id, e.title);
     if change.written {
-        println!("  wrote {}: \"{}\": {:?}", editor::SETTINGS, editor::KEY, change.after);
+        outln!("  wrote {}: \"{}\": {:?}", editor::SETTINGS, editor::KEY, change.after);
     } else {
-        println!("  {} already has \"{}\": {:?}", editor::SETTINGS, editor::KEY, change.after);
+        outln!("  {} already has \"{}\": {:?}", editor::SETTINGS, editor::KEY, change.after);
     }
     if !replaced.is_empty() {
-        println!("  (this replaces {}: one exercise at a time is on)", replaced.join(", "));
+        outln!("  (this replaces {}: one exercise at a time is on)", replaced.join(", "));
     }
-    println!("  rust-analyzer now builds {} with the feature {}, so your stub is part of the crate:", e.crate_name, e.feature);
-    println!("  types, completion, go-to-definition and errors as you type.");
-    println!();
-    println!("next:");
-    println!("  1. open {} in your editor.", e.stub.display());
-    println!("     VS Code reloads rust-analyzer when this setting changes (if the stub still gets no");
-    println!("     help, run the command \"rust-analyzer: Restart server\"). Other editors: give");
-    println!("     rust-analyzer cargo.features = [\"{feature}\"] (the book's page \"Exercises: how");
-    println!("     they work\" shows how).");
-    println!("  2. write the code where the TODO says, then: cargo run -p exercises -- check {}", e.id);
-    println!("  3. stuck? cargo run -p exercises -- hint {}   (a nudge first; run it again for more)", e.id);
-    println!("  when done: cargo run -p exercises -- stop   (or `start` the next exercise)");
+    outln!("  rust-analyzer now builds {} with the feature {}, so your stub is part of the crate:", e.crate_name, e.feature);
+    outln!("  types, completion, go-to-definition and errors as you type.");
+    outln!();
+    outln!("next:");
+    outln!("  1. open {} in your editor.", e.stub.display());
+    outln!("     VS Code reloads rust-analyzer when this setting changes (if the stub still gets no");
+    outln!("     help, run the command \"rust-analyzer: Restart server\"). Other editors: give");
+    outln!("     rust-analyzer cargo.features = [\"{feature}\"] (the book's page \"Exercises: how");
+    outln!("     they work\" shows how).");
+    outln!("  2. write the code where the TODO says, then: cargo run -p exercises -- check {}", e.id);
+    outln!("  3. stuck? cargo run -p exercises -- hint {}   (a nudge first; run it again for more)", e.id);
+    outln!("  when done: cargo run -p exercises -- stop   (or `start` the next exercise)");
     Ok(true)
 }
 
@@ -191,12 +191,12 @@ fn stop(root: &Path, exercises: &[Exercise]) -> Result<bool> {
     let was = started(root, exercises)?;
     let change = editor::set(root, None)?;
     if !change.written {
-        println!("no exercise was started: {} has no exercise feature, nothing changed.", editor::SETTINGS);
+        outln!("no exercise was started: {} has no exercise feature, nothing changed.", editor::SETTINGS);
         return Ok(true);
     }
     let what = if was.is_empty() { change.before.join(", ") } else { was.join(", ") };
-    println!("stopped {what}: removed it from \"{}\" in {}.", editor::KEY, editor::SETTINGS);
-    println!("rust-analyzer sees the reference code again; your stub files are untouched.");
+    outln!("stopped {what}: removed it from \"{}\" in {}.", editor::KEY, editor::SETTINGS);
+    outln!("rust-analyzer sees the reference code again; your stub files are untouched.");
     Ok(true)
 }
 
@@ -209,17 +209,17 @@ fn hint(root: &Path, exercises: &[Exercise], id: &str, asked: Option<usize>) -> 
     let n = e.hints.len();
     let shown = hint_levels::read(root)?.get(id).copied();
     let level = hint_levels::next(shown, asked, n).map_err(|msg| Error::Usage(format!("{id} has {n} hints: {msg}")))?;
-    println!("{} {}: hint {level} of {n} ({})", e.id, e.title, hint_kind(level));
-    println!();
+    outln!("{} {}: hint {level} of {n} ({})", e.id, e.title, hint_kind(level));
+    outln!();
     for line in e.hints[level - 1].lines() {
-        println!("  {line}");
+        outln!("  {line}");
     }
-    println!();
+    outln!();
     if level < n {
-        println!("more: run the same command again for hint {} of {n} ({}); `--level N` shows any one.", level + 1, hint_kind(level + 1));
+        outln!("more: run the same command again for hint {} of {n} ({}); `--level N` shows any one.", level + 1, hint_kind(level + 1));
     } else {
-        println!("that was the last hint. The reference solution is {},", e.reference.display());
-        println!("also in the book's appendix \"Reference solutions\": compare once yours passes `check {}`.", e.id);
+        outln!("that was the last hint. The reference solution is {},", e.reference.display());
+        outln!("also in the book's appendix \"Reference solutions\": compare once yours passes `check {}`.", e.id);
     }
     hint_levels::record(root, id, level)?;
     Ok(true)
@@ -238,38 +238,38 @@ fn hint_kind(level: usize) -> &'static str {
 fn check(root: &Path, exercises: &[Exercise]) -> Result<bool> {
     let mut passed = 0;
     for e in exercises {
-        print!("{} {} ... ", e.id, e.title);
+        out!("{} {} ... ", e.id, e.title);
         std::io::stdout().flush().ok();
         let (command, run) = cargo_test::run(root, &e.crate_name, Some(&e.feature), Some(&e.test_filter))?;
         let tests: Vec<&(String, Outcome)> = run.matching(&e.test_filter).collect();
         if !run.ran {
-            println!("FAIL: the chapter does not compile with this stub");
-            print_compile_errors(&run.compile_errors, &command);
+            outln!("FAIL: the chapter does not compile with this stub");
+            print_compile_errors(&run.compile_errors, &command)?;
         } else if tests.is_empty() {
             return Err(no_tests(e, command));
         } else if tests.iter().all(|(_, o)| *o != Outcome::Failed) {
-            println!("PASS ({} tests)", tests.len());
+            outln!("PASS ({} tests)", tests.len());
             passed += 1;
             continue;
         } else {
             let mut failed: Vec<&str> = tests.iter().filter(|(_, o)| *o == Outcome::Failed).map(|(n, _)| n.as_str()).collect();
             failed.sort();
-            println!("FAIL ({} of {} tests)", failed.len(), tests.len());
-            print_failures(&failed, &run);
+            outln!("FAIL ({} of {} tests)", failed.len(), tests.len());
+            print_failures(&failed, &run)?;
         }
-        println!("  -> edit {}; `cargo run -p exercises -- hint {}` for a hint", e.stub.display(), e.id);
+        outln!("  -> edit {}; `cargo run -p exercises -- hint {}` for a hint", e.stub.display(), e.id);
     }
-    println!();
+    outln!();
     if passed == exercises.len() {
-        println!("{passed} of {} exercises pass.", exercises.len());
+        outln!("{passed} of {} exercises pass.", exercises.len());
     } else {
-        println!("{passed} of {} exercises pass; edit the stubs named above and check again.", exercises.len());
+        outln!("{passed} of {} exercises pass; edit the stubs named above and check again.", exercises.len());
     }
     Ok(passed == exercises.len())
 }
 
 /// The failed tests, grouped by panic: a `todo!()` fails every test with the same message.
-fn print_failures(failed: &[&str], run: &TestRun) {
+fn print_failures(failed: &[&str], run: &TestRun) -> Result<()> {
     let none = Failure::default();
     let mut groups: Vec<(&Failure, Vec<&str>)> = vec![];
     for &name in failed {
@@ -281,38 +281,40 @@ fn print_failures(failed: &[&str], run: &TestRun) {
     }
     for (failure, names) in groups {
         for name in names {
-            println!("  - {name}");
+            outln!("  - {name}");
         }
         for line in failure.message.iter().take(4) {
-            println!("      {}", shorten(line, 300));
+            outln!("      {}", shorten(line, 300));
         }
         if let Some(loc) = &failure.location {
-            println!("      at {loc}");
+            outln!("      at {loc}");
         }
     }
+    Ok(())
 }
 
 /// The compiler's diagnostics, each whole (its message, the marked source lines, its notes);
 /// the first few, then how many more and the command that shows them all.
-fn print_compile_errors(errors: &[Vec<String>], command: &str) {
+fn print_compile_errors(errors: &[Vec<String>], command: &str) -> Result<()> {
     const SHOWN: usize = 3;
     const LINES: usize = 30;
     if errors.is_empty() {
-        println!("    (the compiler's message was not captured; run: {command})");
-        return;
+        outln!("    (the compiler's message was not captured; run: {command})");
+        return Ok(());
     }
     for error in errors.iter().take(SHOWN) {
         for line in error.iter().take(LINES) {
-            println!("    {line}");
+            outln!("    {line}");
         }
         if error.len() > LINES {
-            println!("    ... ({} more lines)", error.len() - LINES);
+            outln!("    ... ({} more lines)", error.len() - LINES);
         }
-        println!();
+        outln!();
     }
     if errors.len() > SHOWN {
-        println!("    ({} more errors; all of them: {command})", errors.len() - SHOWN);
+        outln!("    ({} more errors; all of them: {command})", errors.len() - SHOWN);
     }
+    Ok(())
 }
 
 fn shorten(s: &str, max: usize) -> String {
@@ -350,14 +352,14 @@ fn dev_check(root: &Path, exercises: &[Exercise]) -> Result<bool> {
             rows.push(vec![e.id.clone(), e.title.clone(), compiles, fails, passes]);
         }
     }
-    print_table(&["id", "title", "stub compiles", "fails on stub", "passes on solution"], &rows);
+    print_table(&["id", "title", "stub compiles", "fails on stub", "passes on solution"], &rows)?;
     if problems.is_empty() {
-        println!("\nall {} exercises: the stub compiles and fails its tests, the solution passes them.", rows.len());
+        outln!("\nall {} exercises: the stub compiles and fails its tests, the solution passes them.", rows.len());
         return Ok(true);
     }
-    println!("\nproblems:");
+    outln!("\nproblems:");
     for p in &problems {
-        println!("  - {p}");
+        outln!("  - {p}");
     }
     Ok(false)
 }
@@ -425,20 +427,22 @@ fn feature_problems(root: &Path, chapter: &[&Exercise]) -> Result<Vec<String>> {
 
 // --------------------------------------------------------------------------------------- table
 
-fn print_table(header: &[&str], rows: &[Vec<String>]) {
+fn print_table(header: &[&str], rows: &[Vec<String>]) -> Result<()> {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let line = |cells: Vec<String>| {
+    let line = |cells: Vec<String>| -> Result<()> {
         let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        println!("{}", padded.join(" | ").trim_end());
+        outln!("{}", padded.join(" | ").trim_end());
+        Ok(())
     };
-    line(header.iter().map(|h| h.to_string()).collect());
-    println!("{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-|-"));
+    line(header.iter().map(|h| h.to_string()).collect())?;
+    outln!("{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-|-"));
     for row in rows {
-        line(row.clone());
+        line(row.clone())?;
     }
+    Ok(())
 }

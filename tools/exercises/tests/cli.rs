@@ -128,3 +128,23 @@ fn check_shows_the_compilers_message_when_a_stub_does_not_compile() {
     assert!(out.contains("ch09_1_double.rs:2:5"), "its location: {out}");
     assert!(out.contains("expected `u32`, found `&str`"), "the compiler's message under the code, not only the location: {out}");
 }
+
+/// A full or closed standard output (`> /dev/full`, `| head` after the reader has gone) is one
+/// error line and exit code 1, not a panic (exit 101).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_stdout_that_cannot_be_written_is_one_error_line() {
+    let ws = Workspace::new("full");
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_exercises"))
+        .arg("list")
+        .current_dir(&ws.0)
+        .env_remove("CARGO_TARGET_DIR")
+        .stdout(full)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: cannot write to standard output"), "{err}");
+}
