@@ -4,7 +4,7 @@
 
 use ch04_gpt::Gpt;
 use ch08_kv_cache::{CacheStorage, KvGpt};
-use ch11_cache_on_disk::{load_cache, save_cache, Fingerprint};
+use ch11_cache_on_disk::{load_cache, save_cache, Dtype, Fingerprint};
 use ndarray::ArrayView2;
 use shared::GptConfig;
 use std::time::Instant;
@@ -19,7 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     shared::on_worker_thread(|| writer.forward(ArrayView2::from_shape((1, n), &ids).expect("one row"), true))?;
     let prefill = start.elapsed();
-    save_cache(&path, &writer, &ids, fingerprint)?;
+    save_cache(&path, &writer, &ids, fingerprint, Dtype::F32)?;
     let mut reader = KvGpt::<f32>::new(Gpt::random(&config, 1)?, CacheStorage::Preallocated { capacity: n });
     let start = Instant::now();
     load_cache(&path, &mut reader, fingerprint)?;

@@ -3,20 +3,18 @@
 use crate::fingerprint::{CacheShape, Fingerprint, ModelShape};
 use crate::fnv::fnv1a;
 use crate::format::{CacheFileError, Dtype, Header, HEADER_BYTES};
+use crate::header_check::check_header;
 use ch08_kv_cache::{KvModel, LayerKv, WithCaches};
 use ndarray::Array4;
 use shared::Float;
 use std::io::Read;
 use std::path::Path;
 
-fn dtype_of<F: Float>() -> Dtype {
-    if std::mem::size_of::<F>() == 4 { Dtype::F32 } else { Dtype::F64 }
-}
-
 // ANCHOR: save
 /// Write `model`'s caches, which hold exactly `ids` (the context fed so far), to `path`
 /// atomically (a temporary file, fsync, rename: a crash leaves the old file or the new one).
-pub fn save_cache<M: WithCaches>(path: &Path, model: &KvModel<M>, ids: &[u32], fingerprint: Fingerprint) -> Result<(), CacheFileError> {
+/// `dtype` is the model's own float (exact), or f16 / bf16 (half the bytes of f32, rounded).
+pub fn save_cache<M: WithCaches>(path: &Path, model: &KvModel<M>, ids: &[u32], fingerprint: Fingerprint, dtype: Dtype) -> Result<(), CacheFileError> {
     let refuse = |reason: String| CacheFileError::Save { path: path.to_path_buf(), reason };
     let cached = model.current_pos()?;
     if cached != ids.len() || cached == 0 {
@@ -27,17 +25,20 @@ pub fn save_cache<M: WithCaches>(path: &Path, model: &KvModel<M>, ids: &[u32], f
     if batch != 1 {
         return Err(refuse(format!("the caches hold a batch of {batch} sequences, a file holds one")));
     }
-    let dtype = dtype_of::<M::Float>();
+    let native = Dtype::of::<M::Float>();
+    if !dtype.fits(native) {
+        return Err(refuse(format!("a model computing in {} stores its cache in {}, f16 or bf16, not {}", native.name(), native.name(), dtype.name())));
+    }
     // payload: token ids, then per layer K then V, each [n_kv_heads, seq, head_dim] row-major
-    let mut payload = Vec::with_capacity(4 * ids.len() + model.cache_info().total_bytes());
+    let n_values: usize = model.caches().map(|c| c.keys().len() + c.values().len()).sum();
+    let mut payload = Vec::with_capacity(4 * ids.len() + n_values * dtype.bytes());
     for id in ids {
         payload.extend_from_slice(&id.to_le_bytes());
     }
     for cache in model.caches() {
         for x in cache.keys().iter().chain(cache.values().iter()) {
-            match dtype {
-                Dtype::F32 => payload.extend_from_slice(&(x.as_f64() as f32).to_le_bytes()),
-                Dtype::F64 => payload.extend_from_slice(&x.as_f64().to_le_bytes()),
+            if !dtype.write(x.as_f64(), &mut payload) {
+                return Err(refuse(format!("the value {x} does not fit {} (choose a wider dtype)", dtype.name())));
             }
         }
     }
@@ -69,6 +70,7 @@ fn to_u32(n: usize, what: &str, refuse: &impl Fn(String) -> CacheFileError) -> R
 /// Every check runs before the payload is read or anything sized by the file is allocated:
 /// the header (magic, version, its checksum), the fingerprint, the dtype and every shape
 /// against the model, the total size against the file's length. Then the payload's checksum.
+/// Keys and values stored in f16 or bf16 are widened to the model's float.
 pub fn load_cache<M: WithCaches + CacheShape>(path: &Path, model: &mut KvModel<M>, fingerprint: Fingerprint) -> Result<Vec<u32>, CacheFileError> {
     let p = || path.to_path_buf();
     let io = |source| CacheFileError::Io { path: p(), source };
@@ -83,7 +85,7 @@ pub fn load_cache<M: WithCaches + CacheShape>(path: &Path, model: &mut KvModel<M
     let mut head = [0u8; HEADER_BYTES];
     file.read_exact(&mut head).map_err(io)?;
     let header = Header::decode(path, &head)?;
-    let expected = check_against_model(path, &header, &ModelShape::of(model), fingerprint, dtype_of::<M::Float>())?;
+    let expected = check_header(path, &header, &ModelShape::of(model), fingerprint, Dtype::of::<M::Float>())?;
     if len < expected {
         return Err(CacheFileError::Truncated { path: p(), part: "header and payload", found: len, needed: expected });
     }
@@ -110,42 +112,12 @@ pub fn load_cache<M: WithCaches + CacheShape>(path: &Path, model: &mut KvModel<M
 }
 // ANCHOR_END: load
 
-/// Compare the header with the model; return the file's total size in bytes.
-fn check_against_model(path: &Path, h: &Header, model: &ModelShape, fingerprint: Fingerprint, dtype: Dtype) -> Result<u64, CacheFileError> {
-    let p = || path.to_path_buf();
-    if h.fingerprint != fingerprint.0 {
-        return Err(CacheFileError::OtherModel { path: p(), file: h.fingerprint, model: fingerprint.0 });
-    }
-    if h.dtype != dtype {
-        return Err(CacheFileError::Dtype { path: p(), file: h.dtype.name(), model: dtype.name() });
-    }
-    for (what, file, model) in [
-        ("n_layers", h.n_layers as usize, model.n_layers),
-        ("n_kv_heads", h.n_kv_heads as usize, model.n_kv_heads),
-        ("head_dim", h.head_dim as usize, model.head_dim),
-    ] {
-        if file != model {
-            return Err(CacheFileError::Shape { path: p(), what, file, model });
-        }
-    }
-    let n = h.n_tokens as usize;
-    if n == 0 || n > model.context_length {
-        return Err(CacheFileError::TokenCount { path: p(), n_tokens: n, context_length: model.context_length });
-    }
-    // every factor is bounded by the model now, so this cannot overflow a u64
-    let kv = 2 * model.n_layers as u64 * model.n_kv_heads as u64 * n as u64 * model.head_dim as u64 * dtype.bytes() as u64;
-    Ok(HEADER_BYTES as u64 + 4 * n as u64 + kv)
-}
-
 /// Per layer `(K, V)`, each `[1, n_kv_heads, n_tokens, head_dim]`, from the checked payload.
 fn decode_layers<F: Float>(bytes: &[u8], h: &Header) -> Vec<(Array4<F>, Array4<F>)> {
     let shape = (1, h.n_kv_heads as usize, h.n_tokens as usize, h.head_dim as usize);
     let per_tensor = shape.1 * shape.2 * shape.3 * h.dtype.bytes();
     let tensor = |b: &[u8]| {
-        let values: Vec<F> = match h.dtype {
-            Dtype::F32 => b.chunks_exact(4).map(|c| F::cast_f32(f32::from_le_bytes(c.try_into().expect("4 bytes")))).collect(),
-            Dtype::F64 => b.chunks_exact(8).map(|c| F::cast(f64::from_le_bytes(c.try_into().expect("8 bytes")))).collect(),
-        };
+        let values: Vec<F> = b.chunks_exact(h.dtype.bytes()).map(|c| h.dtype.read(c)).collect();
         Array4::from_shape_vec(shape, values).expect("the size was checked against the header")
     };
     bytes.chunks_exact(2 * per_tensor).map(|layer| (tensor(&layer[..per_tensor]), tensor(&layer[per_tensor..]))).collect()
