@@ -1,7 +1,7 @@
 //! Save a model's KV cache to one file; load it into a fresh model of the same weights.
 
 use crate::fingerprint::{CacheShape, Fingerprint, ModelShape};
-use crate::fnv::fnv1a;
+use crate::fnv::{fnv1a, Fnv1a};
 use crate::format::{CacheFileError, Dtype, Header, HEADER_BYTES};
 use crate::header_check::check_header;
 use ch08_kv_cache::{KvModel, LayerKv, WithCaches};
@@ -92,33 +92,59 @@ pub fn load_cache<M: WithCaches + CacheShape>(path: &Path, model: &mut KvModel<M
     if len > expected {
         return Err(CacheFileError::TrailingBytes { path: p(), expected, extra: len - expected });
     }
-    // sizes proven: now read (the file's length is what the model's own shapes imply)
-    let mut payload = vec![0u8; (expected - HEADER_BYTES as u64) as usize];
-    file.read_exact(&mut payload).map_err(io)?;
-    if fnv1a(&payload) != header.payload_checksum {
+    // sizes proven (the file's length is what the model's own shapes imply): now stream the
+    // payload through the checksum, widening each piece straight into its layer's arrays, so
+    // no buffer the size of the file is ever allocated; nothing reaches the model before the
+    // checksum matches.
+    let mut payload = Payload { file, hash: Fnv1a::default(), chunk: vec![0u8; CHUNK_BYTES] };
+    let n = header.n_tokens as usize;
+    let ids: Vec<u32> = payload.read_values(n, 4, |b| u32::from_le_bytes(b.try_into().expect("4 bytes"))).map_err(io)?;
+    let shape = (1, header.n_kv_heads as usize, n, header.head_dim as usize); // [1, n_kv_heads, n_tokens, head_dim]
+    let mut layers: Vec<(Array4<M::Float>, Array4<M::Float>)> = Vec::with_capacity(header.n_layers as usize);
+    for _ in 0..header.n_layers {
+        let mut tensor = || -> Result<Array4<M::Float>, CacheFileError> {
+            let values = payload.read_values(shape.1 * shape.2 * shape.3, header.dtype.bytes(), |b| header.dtype.read(b)).map_err(io)?;
+            Ok(Array4::from_shape_vec(shape, values).expect("the size was checked against the header"))
+        };
+        let k = tensor()?;
+        layers.push((k, tensor()?));
+    }
+    if payload.hash.finish() != header.payload_checksum {
         return Err(CacheFileError::DamagedPayload { path: p() });
     }
-    let n = header.n_tokens as usize;
-    let (ids_bytes, kv_bytes) = payload.split_at(4 * n);
-    let ids: Vec<u32> = ids_bytes.chunks_exact(4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes"))).collect();
     let vocab_size = ModelShape::of(model).vocab_size;
     if let Some(&id) = ids.iter().find(|&&id| id as usize >= vocab_size) {
         return Err(CacheFileError::TokenOutOfRange { path: p(), id, vocab_size });
     }
-    let layers = decode_layers::<M::Float>(kv_bytes, &header);
     let views: Vec<LayerKv<M::Float>> = layers.iter().map(|(k, v)| (k.view(), v.view())).collect();
     model.restore_caches(&views)?;
     Ok(ids)
 }
 // ANCHOR_END: load
 
-/// Per layer `(K, V)`, each `[1, n_kv_heads, n_tokens, head_dim]`, from the checked payload.
-fn decode_layers<F: Float>(bytes: &[u8], h: &Header) -> Vec<(Array4<F>, Array4<F>)> {
-    let shape = (1, h.n_kv_heads as usize, h.n_tokens as usize, h.head_dim as usize);
-    let per_tensor = shape.1 * shape.2 * shape.3 * h.dtype.bytes();
-    let tensor = |b: &[u8]| {
-        let values: Vec<F> = b.chunks_exact(h.dtype.bytes()).map(|c| h.dtype.read(c)).collect();
-        Array4::from_shape_vec(shape, values).expect("the size was checked against the header")
-    };
-    bytes.chunks_exact(2 * per_tensor).map(|layer| (tensor(&layer[..per_tensor]), tensor(&layer[per_tensor..]))).collect()
+/// Bytes read (and hashed) at a time while loading: small enough to stay in cache, a whole
+/// number of values of every dtype.
+const CHUNK_BYTES: usize = 1 << 16;
+
+/// The payload of an open file, read in order through its running checksum.
+struct Payload {
+    file: std::fs::File,
+    hash: Fnv1a,
+    chunk: Vec<u8>,
+}
+
+impl Payload {
+    /// The next `count` values of `width` bytes each, hashed and converted by `value`.
+    fn read_values<T>(&mut self, count: usize, width: usize, value: impl Fn(&[u8]) -> T) -> std::io::Result<Vec<T>> {
+        let mut values = Vec::with_capacity(count);
+        let mut left = count * width;
+        while left > 0 {
+            let bytes = &mut self.chunk[..left.min(CHUNK_BYTES)];
+            self.file.read_exact(bytes)?;
+            self.hash.update(bytes);
+            values.extend(bytes.chunks_exact(width).map(&value));
+            left -= bytes.len();
+        }
+        Ok(values)
+    }
 }
