@@ -100,7 +100,7 @@ pub fn load_cache<M: WithCaches + CacheShape>(path: &Path, model: &mut KvModel<M
     let n = header.n_tokens as usize;
     let ids: Vec<u32> = payload.read_values(n, 4, |b| u32::from_le_bytes(b.try_into().expect("4 bytes"))).map_err(io)?;
     let shape = (1, header.n_kv_heads as usize, n, header.head_dim as usize); // [1, n_kv_heads, n_tokens, head_dim]
-    let mut layers: Vec<(Array4<M::Float>, Array4<M::Float>)> = Vec::with_capacity(header.n_layers as usize);
+    let mut layers = Vec::with_capacity(header.n_layers as usize); // per layer (K, V)
     for _ in 0..header.n_layers {
         let mut tensor = || -> Result<Array4<M::Float>, CacheFileError> {
             let values = payload.read_values(shape.1 * shape.2 * shape.3, header.dtype.bytes(), |b| header.dtype.read(b)).map_err(io)?;

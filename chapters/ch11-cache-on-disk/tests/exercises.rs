@@ -50,7 +50,8 @@ fn ch11_1_each_mismatch_has_its_own_error() {
     assert!(matches!(check(&other, Dtype::F32), Err(CacheFileError::OtherModel { file: 0xbeef, model: 0xfeed, .. })));
     assert!(matches!(check(&header(12, Dtype::F32), Dtype::F64), Err(CacheFileError::Dtype { file: "f32", model: "f64", .. })));
     assert!(matches!(check(&header(12, Dtype::F64), Dtype::F32), Err(CacheFileError::Dtype { file: "f64", model: "f32", .. })));
-    let edits: [(&str, fn(&mut Header)); 3] = [
+    type Edit = fn(&mut Header);
+    let edits: [(&str, Edit); 3] = [
         ("n_layers", |h| h.n_layers = 1_000_000),
         ("n_kv_heads", |h| h.n_kv_heads = 1_000_000),
         ("head_dim", |h| h.head_dim = 1_000_000),
