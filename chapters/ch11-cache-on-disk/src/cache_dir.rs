@@ -4,7 +4,8 @@
 use crate::file::{load_cache, save_cache};
 use crate::fingerprint::{CacheShape, Fingerprint};
 use crate::fnv::fnv1a;
-use crate::format::{CacheFileError, Header, HEADER_BYTES};
+use crate::format::{CacheFileError, Dtype, Header, HEADER_BYTES};
+use crate::longest_prefix::longest_prefix;
 use ch08_kv_cache::{KvModel, WithCaches};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -20,11 +21,11 @@ impl CacheDir {
         CacheDir { dir: dir.into() }
     }
 
-    /// Save `model`'s caches, which hold `ids`; returns the file.
-    pub fn save<M: WithCaches>(&self, model: &KvModel<M>, ids: &[u32], fingerprint: Fingerprint) -> Result<PathBuf, CacheFileError> {
+    /// Save `model`'s caches, which hold `ids`, in `dtype`; returns the file.
+    pub fn save<M: WithCaches>(&self, model: &KvModel<M>, ids: &[u32], fingerprint: Fingerprint, dtype: Dtype) -> Result<PathBuf, CacheFileError> {
         let bytes: Vec<u8> = ids.iter().flat_map(|id| id.to_le_bytes()).collect();
         let path = self.dir.join(format!("{:016x}-{:016x}.kvc", fingerprint.0, fnv1a(&bytes)));
-        save_cache(&path, model, ids, fingerprint)?;
+        save_cache(&path, model, ids, fingerprint, dtype)?;
         Ok(path)
     }
 
@@ -32,18 +33,17 @@ impl CacheDir {
     /// `prompt` (at least one token must remain to compute), and return its ids; `None` when no
     /// saved context is. A damaged candidate is an error, never skipped into a wrong answer.
     pub fn load_longest_prefix<M: WithCaches + CacheShape>(&self, model: &mut KvModel<M>, prompt: &[u32], fingerprint: Fingerprint) -> Result<Option<Vec<u32>>, CacheFileError> {
-        let mut best: Option<(usize, PathBuf)> = None;
+        let mut paths = vec![];
+        let mut saved = vec![];
         for path in self.files_of(fingerprint)? {
-            let ids = peek_ids(&path, prompt.len())?; // None: longer than the prompt allows
-            if let Some(ids) = ids.filter(|ids| ids.len() < prompt.len() && prompt.starts_with(ids)) {
-                if best.as_ref().is_none_or(|(n, _)| ids.len() > *n) {
-                    best = Some((ids.len(), path));
-                }
-            }
+            if let Some(ids) = peek_ids(&path, prompt.len())? {
+                paths.push(path);
+                saved.push(ids);
+            } // None: longer than the prompt, never a candidate
         }
-        match best {
+        match longest_prefix(prompt, &saved) {
             None => Ok(None),
-            Some((_, path)) => load_cache(&path, model, fingerprint).map(Some), // every check again, with the checksum
+            Some(i) => load_cache(&paths[i], model, fingerprint).map(Some), // every check again, with the checksum
         }
     }
 

@@ -1,22 +1,20 @@
 //! Save a model's KV cache to one file; load it into a fresh model of the same weights.
 
 use crate::fingerprint::{CacheShape, Fingerprint, ModelShape};
-use crate::fnv::fnv1a;
+use crate::fnv::{fnv1a, Fnv1a};
 use crate::format::{CacheFileError, Dtype, Header, HEADER_BYTES};
+use crate::header_check::check_header;
 use ch08_kv_cache::{KvModel, LayerKv, WithCaches};
 use ndarray::Array4;
 use shared::Float;
 use std::io::Read;
 use std::path::Path;
 
-fn dtype_of<F: Float>() -> Dtype {
-    if std::mem::size_of::<F>() == 4 { Dtype::F32 } else { Dtype::F64 }
-}
-
 // ANCHOR: save
 /// Write `model`'s caches, which hold exactly `ids` (the context fed so far), to `path`
 /// atomically (a temporary file, fsync, rename: a crash leaves the old file or the new one).
-pub fn save_cache<M: WithCaches>(path: &Path, model: &KvModel<M>, ids: &[u32], fingerprint: Fingerprint) -> Result<(), CacheFileError> {
+/// `dtype` is the model's own float (exact), or f16 / bf16 (half the bytes of f32, rounded).
+pub fn save_cache<M: WithCaches>(path: &Path, model: &KvModel<M>, ids: &[u32], fingerprint: Fingerprint, dtype: Dtype) -> Result<(), CacheFileError> {
     let refuse = |reason: String| CacheFileError::Save { path: path.to_path_buf(), reason };
     let cached = model.current_pos()?;
     if cached != ids.len() || cached == 0 {
@@ -27,17 +25,20 @@ pub fn save_cache<M: WithCaches>(path: &Path, model: &KvModel<M>, ids: &[u32], f
     if batch != 1 {
         return Err(refuse(format!("the caches hold a batch of {batch} sequences, a file holds one")));
     }
-    let dtype = dtype_of::<M::Float>();
+    let native = Dtype::of::<M::Float>();
+    if !dtype.fits(native) {
+        return Err(refuse(format!("a model computing in {} stores its cache in {}, f16 or bf16, not {}", native.name(), native.name(), dtype.name())));
+    }
     // payload: token ids, then per layer K then V, each [n_kv_heads, seq, head_dim] row-major
-    let mut payload = Vec::with_capacity(4 * ids.len() + model.cache_info().total_bytes());
+    let n_values: usize = model.caches().map(|c| c.keys().len() + c.values().len()).sum();
+    let mut payload = Vec::with_capacity(4 * ids.len() + n_values * dtype.bytes());
     for id in ids {
         payload.extend_from_slice(&id.to_le_bytes());
     }
     for cache in model.caches() {
         for x in cache.keys().iter().chain(cache.values().iter()) {
-            match dtype {
-                Dtype::F32 => payload.extend_from_slice(&(x.as_f64() as f32).to_le_bytes()),
-                Dtype::F64 => payload.extend_from_slice(&x.as_f64().to_le_bytes()),
+            if !dtype.write(x.as_f64(), &mut payload) {
+                return Err(refuse(format!("the value {x} does not fit {} (choose a wider dtype)", dtype.name())));
             }
         }
     }
@@ -69,6 +70,7 @@ fn to_u32(n: usize, what: &str, refuse: &impl Fn(String) -> CacheFileError) -> R
 /// Every check runs before the payload is read or anything sized by the file is allocated:
 /// the header (magic, version, its checksum), the fingerprint, the dtype and every shape
 /// against the model, the total size against the file's length. Then the payload's checksum.
+/// Keys and values stored in f16 or bf16 are widened to the model's float.
 pub fn load_cache<M: WithCaches + CacheShape>(path: &Path, model: &mut KvModel<M>, fingerprint: Fingerprint) -> Result<Vec<u32>, CacheFileError> {
     let p = || path.to_path_buf();
     let io = |source| CacheFileError::Io { path: p(), source };
@@ -83,70 +85,66 @@ pub fn load_cache<M: WithCaches + CacheShape>(path: &Path, model: &mut KvModel<M
     let mut head = [0u8; HEADER_BYTES];
     file.read_exact(&mut head).map_err(io)?;
     let header = Header::decode(path, &head)?;
-    let expected = check_against_model(path, &header, &ModelShape::of(model), fingerprint, dtype_of::<M::Float>())?;
+    let expected = check_header(path, &header, &ModelShape::of(model), fingerprint, Dtype::of::<M::Float>())?;
     if len < expected {
         return Err(CacheFileError::Truncated { path: p(), part: "header and payload", found: len, needed: expected });
     }
     if len > expected {
         return Err(CacheFileError::TrailingBytes { path: p(), expected, extra: len - expected });
     }
-    // sizes proven: now read (the file's length is what the model's own shapes imply)
-    let mut payload = vec![0u8; (expected - HEADER_BYTES as u64) as usize];
-    file.read_exact(&mut payload).map_err(io)?;
-    if fnv1a(&payload) != header.payload_checksum {
+    // sizes proven (the file's length is what the model's own shapes imply): now stream the
+    // payload through the checksum, widening each piece straight into its layer's arrays, so
+    // no buffer the size of the file is ever allocated; nothing reaches the model before the
+    // checksum matches.
+    let mut payload = Payload { file, hash: Fnv1a::default(), chunk: vec![0u8; CHUNK_BYTES] };
+    let n = header.n_tokens as usize;
+    let ids: Vec<u32> = payload.read_values(n, 4, |b| u32::from_le_bytes(b.try_into().expect("4 bytes"))).map_err(io)?;
+    let shape = (1, header.n_kv_heads as usize, n, header.head_dim as usize); // [1, n_kv_heads, n_tokens, head_dim]
+    let mut layers = Vec::with_capacity(header.n_layers as usize); // per layer (K, V)
+    for _ in 0..header.n_layers {
+        let mut tensor = || -> Result<Array4<M::Float>, CacheFileError> {
+            let values = payload.read_values(shape.1 * shape.2 * shape.3, header.dtype.bytes(), |b| header.dtype.read(b)).map_err(io)?;
+            Ok(Array4::from_shape_vec(shape, values).expect("the size was checked against the header"))
+        };
+        let k = tensor()?;
+        layers.push((k, tensor()?));
+    }
+    if payload.hash.finish() != header.payload_checksum {
         return Err(CacheFileError::DamagedPayload { path: p() });
     }
-    let n = header.n_tokens as usize;
-    let (ids_bytes, kv_bytes) = payload.split_at(4 * n);
-    let ids: Vec<u32> = ids_bytes.chunks_exact(4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes"))).collect();
     let vocab_size = ModelShape::of(model).vocab_size;
     if let Some(&id) = ids.iter().find(|&&id| id as usize >= vocab_size) {
         return Err(CacheFileError::TokenOutOfRange { path: p(), id, vocab_size });
     }
-    let layers = decode_layers::<M::Float>(kv_bytes, &header);
     let views: Vec<LayerKv<M::Float>> = layers.iter().map(|(k, v)| (k.view(), v.view())).collect();
     model.restore_caches(&views)?;
     Ok(ids)
 }
 // ANCHOR_END: load
 
-/// Compare the header with the model; return the file's total size in bytes.
-fn check_against_model(path: &Path, h: &Header, model: &ModelShape, fingerprint: Fingerprint, dtype: Dtype) -> Result<u64, CacheFileError> {
-    let p = || path.to_path_buf();
-    if h.fingerprint != fingerprint.0 {
-        return Err(CacheFileError::OtherModel { path: p(), file: h.fingerprint, model: fingerprint.0 });
-    }
-    if h.dtype != dtype {
-        return Err(CacheFileError::Dtype { path: p(), file: h.dtype.name(), model: dtype.name() });
-    }
-    for (what, file, model) in [
-        ("n_layers", h.n_layers as usize, model.n_layers),
-        ("n_kv_heads", h.n_kv_heads as usize, model.n_kv_heads),
-        ("head_dim", h.head_dim as usize, model.head_dim),
-    ] {
-        if file != model {
-            return Err(CacheFileError::Shape { path: p(), what, file, model });
-        }
-    }
-    let n = h.n_tokens as usize;
-    if n == 0 || n > model.context_length {
-        return Err(CacheFileError::TokenCount { path: p(), n_tokens: n, context_length: model.context_length });
-    }
-    // every factor is bounded by the model now, so this cannot overflow a u64
-    let kv = 2 * model.n_layers as u64 * model.n_kv_heads as u64 * n as u64 * model.head_dim as u64 * dtype.bytes() as u64;
-    Ok(HEADER_BYTES as u64 + 4 * n as u64 + kv)
+/// Bytes read (and hashed) at a time while loading: small enough to stay in cache, a whole
+/// number of values of every dtype.
+const CHUNK_BYTES: usize = 1 << 16;
+
+/// The payload of an open file, read in order through its running checksum.
+struct Payload {
+    file: std::fs::File,
+    hash: Fnv1a,
+    chunk: Vec<u8>,
 }
 
-/// Per layer `(K, V)`, each `[1, n_kv_heads, n_tokens, head_dim]`, from the checked payload.
-fn decode_layers<F: Float>(bytes: &[u8], h: &Header) -> Vec<(Array4<F>, Array4<F>)> {
-    let shape = (1, h.n_kv_heads as usize, h.n_tokens as usize, h.head_dim as usize);
-    let per_tensor = shape.1 * shape.2 * shape.3 * h.dtype.bytes();
-    let tensor = |b: &[u8]| {
-        let values: Vec<F> = match h.dtype {
-            Dtype::F32 => b.chunks_exact(4).map(|c| F::cast_f32(f32::from_le_bytes(c.try_into().expect("4 bytes")))).collect(),
-            Dtype::F64 => b.chunks_exact(8).map(|c| F::cast(f64::from_le_bytes(c.try_into().expect("8 bytes")))).collect(),
-        };
-        Array4::from_shape_vec(shape, values).expect("the size was checked against the header")
-    };
-    bytes.chunks_exact(2 * per_tensor).map(|layer| (tensor(&layer[..per_tensor]), tensor(&layer[per_tensor..]))).collect()
+impl Payload {
+    /// The next `count` values of `width` bytes each, hashed and converted by `value`.
+    fn read_values<T>(&mut self, count: usize, width: usize, value: impl Fn(&[u8]) -> T) -> std::io::Result<Vec<T>> {
+        let mut values = Vec::with_capacity(count);
+        let mut left = count * width;
+        while left > 0 {
+            let bytes = &mut self.chunk[..left.min(CHUNK_BYTES)];
+            self.file.read_exact(bytes)?;
+            self.hash.update(bytes);
+            values.extend(bytes.chunks_exact(width).map(&value));
+            left -= bytes.len();
+        }
+        Ok(values)
+    }
 }

@@ -7,7 +7,7 @@
 //!      8      4  version          1
 //!     12      4  header_bytes     64 (the header has this one fixed, bounded size)
 //!     16      8  fingerprint      the model's (see `fingerprint`)
-//!     24      4  dtype            1 = f32, 2 = f64
+//!     24      4  dtype            1 = f32, 2 = f64, 3 = f16, 4 = bf16 (IEEE binary16, bfloat16)
 //!     28      4  layout           1 = per layer K then V, each [n_kv_heads, n_tokens, head_dim], row-major
 //!     32      4  n_layers
 //!     36      4  n_kv_heads
@@ -42,33 +42,40 @@ pub struct Header {
 }
 // ANCHOR_END: header
 
-/// How the keys and values are stored.
+// ANCHOR: dtype
+/// How the keys and values are stored. f32 and f64 are a model's own float, stored exactly;
+/// f16 and bf16 are storage formats that halve an f32 file, rounded on save (to nearest, ties
+/// to even) and widened back to the model's float on load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dtype {
     F32,
     F64,
+    F16,
+    Bf16,
 }
+// ANCHOR_END: dtype
 
 impl Dtype {
+    pub const ALL: [Dtype; 4] = [Dtype::F32, Dtype::F64, Dtype::F16, Dtype::Bf16];
+
     pub fn code(self) -> u32 {
         match self {
             Dtype::F32 => 1,
             Dtype::F64 => 2,
+            Dtype::F16 => 3,
+            Dtype::Bf16 => 4,
         }
     }
 
     pub fn from_code(code: u32) -> Option<Self> {
-        match code {
-            1 => Some(Dtype::F32),
-            2 => Some(Dtype::F64),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|d| d.code() == code)
     }
 
     pub fn bytes(self) -> usize {
         match self {
             Dtype::F32 => 4,
             Dtype::F64 => 8,
+            Dtype::F16 | Dtype::Bf16 => 2,
         }
     }
 
@@ -76,8 +83,68 @@ impl Dtype {
         match self {
             Dtype::F32 => "f32",
             Dtype::F64 => "f64",
+            Dtype::F16 => "f16",
+            Dtype::Bf16 => "bf16",
         }
     }
+
+    /// `f32`, `f64`, `f16` or `bf16`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    /// The model's own float (f32 or f64): the dtype that stores its caches exactly.
+    pub fn of<F: shared::Float>() -> Self {
+        if std::mem::size_of::<F>() == 4 { Dtype::F32 } else { Dtype::F64 }
+    }
+
+    /// Whether a model computing in `model` can use a cache stored in `self`: its own float,
+    /// or a 16-bit storage format (widened on load). An f32 cache in an f64 model is refused:
+    /// it would mix precisions silently.
+    pub fn fits(self, model: Dtype) -> bool {
+        self == model || matches!(self, Dtype::F16 | Dtype::Bf16)
+    }
+
+    // ANCHOR: convert
+    /// Append `x` in this dtype, little-endian. `false` when a finite `x` does not fit (beyond
+    /// f16's 65504, say): the caller refuses to save rather than store an infinity.
+    pub fn write(self, x: f64, out: &mut Vec<u8>) -> bool {
+        let widened = match self {
+            Dtype::F32 => {
+                out.extend_from_slice(&(x as f32).to_le_bytes());
+                f64::from(x as f32)
+            }
+            Dtype::F64 => {
+                out.extend_from_slice(&x.to_le_bytes());
+                x
+            }
+            // the `half` crate's conversions, the ones that read f16 and bf16 safetensors weights
+            Dtype::F16 => {
+                let h = half::f16::from_f64(x);
+                out.extend_from_slice(&h.to_le_bytes());
+                h.to_f64()
+            }
+            Dtype::Bf16 => {
+                let h = half::bf16::from_f64(x);
+                out.extend_from_slice(&h.to_le_bytes());
+                h.to_f64()
+            }
+        };
+        widened.is_finite() || !x.is_finite()
+    }
+
+    /// One value stored in this dtype (`bytes` holds exactly [`Dtype::bytes`] of them), widened
+    /// to the model's float `F`.
+    pub fn read<F: shared::Float>(self, bytes: &[u8]) -> F {
+        let two = || [bytes[0], bytes[1]];
+        match self {
+            Dtype::F32 => F::cast_f32(f32::from_le_bytes(bytes.try_into().expect("4 bytes"))),
+            Dtype::F64 => F::cast(f64::from_le_bytes(bytes.try_into().expect("8 bytes"))),
+            Dtype::F16 => F::cast_f32(half::f16::from_le_bytes(two()).to_f32()),
+            Dtype::Bf16 => F::cast_f32(half::bf16::from_le_bytes(two()).to_f32()),
+        }
+    }
+    // ANCHOR_END: convert
 }
 
 // ANCHOR: errors
@@ -104,7 +171,7 @@ pub enum CacheFileError {
     DamagedHeader { path: PathBuf, reason: String },
     #[error("the cache file {path} was made by another model (fingerprint {file:016x}, this model's is {model:016x})")]
     OtherModel { path: PathBuf, file: u64, model: u64 },
-    #[error("the cache file {path} holds {file} keys and values, this model computes in {model}")]
+    #[error("the cache file {path} holds {file} keys and values, this model computes in {model} (it reads {model}, f16 or bf16)")]
     Dtype { path: PathBuf, file: &'static str, model: &'static str },
     #[error("the cache file {path} has {what} = {file}, this model has {model}")]
     Shape { path: PathBuf, what: &'static str, file: usize, model: usize },

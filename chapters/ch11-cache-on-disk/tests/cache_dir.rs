@@ -4,7 +4,7 @@
 mod common;
 use ch04_gpt::{generate, Gpt};
 use ch08_kv_cache::{CacheStorage, KvModel};
-use ch11_cache_on_disk::{CacheDir, Fingerprint, Resumed};
+use ch11_cache_on_disk::{CacheDir, Dtype, Fingerprint, Resumed};
 use common::*;
 
 #[test]
@@ -20,7 +20,7 @@ fn the_longest_saved_prefix_is_loaded_and_the_rest_computed() {
     for ids in [&prompt[..4], &prompt[..9], &unrelated[..], &prompt[..]] {
         let mut writer = KvModel::<KvGptOf<f32>>::new(Gpt::from_pretrained(&dir).unwrap(), CacheStorage::Concat);
         writer.forward(row(ids), true).unwrap();
-        caches.save(&writer, ids, fingerprint).unwrap();
+        caches.save(&writer, ids, fingerprint, Dtype::F32).unwrap();
     }
     // (prompt, the prefix length that must be found)
     let mut longer = prompt.clone();

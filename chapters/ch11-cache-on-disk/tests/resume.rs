@@ -3,71 +3,25 @@
 //! (the uncached model is proven equal to transformers by the workspace's parity tests).
 
 mod common;
-use ch04_gpt::{generate, CausalLm, Gpt};
+use ch04_gpt::{generate, Gpt};
 use ch06_llama_qwen::Decoder;
-use ch08_kv_cache::{CacheStorage, KvModel, WithCaches};
-use ch11_cache_on_disk::{load_cache, save_cache, CacheShape, Fingerprint, Resumed};
+use ch08_kv_cache::{CacheStorage, KvModel};
+use ch11_cache_on_disk::{load_cache, save_cache, Dtype, Fingerprint, Resumed};
 use common::*;
-use ndarray::{s, Axis};
 use shared::tolerance::{F32_REORDERED, F64_REORDERED};
-use shared::Float;
-use std::path::Path;
-
-const CONTEXT: &str = "Once upon a time, a cat";
-const QUESTIONS: [&str; 2] = [" What did it see?", " Where"];
-
-/// Returns the largest logits difference over all questions.
-fn save_load_answer<M>(name: &str, dir: &Path, load: impl Fn() -> M::Plain, tol: f64) -> f64
-where
-    M: WithCaches + CacheShape + Send,
-{
-    let tokenizer = ch01_tokenizer::Tokenizer::from_file(dir.join("tokenizer.json")).unwrap();
-    let context = tokenizer.encode_prompt(CONTEXT).unwrap();
-    let fingerprint = Fingerprint::of_folder(dir).unwrap();
-    let file = temp_file(name);
-    {
-        let mut writer = KvModel::<M>::new(load(), CacheStorage::Concat);
-        writer.forward(row(&context), true).unwrap();
-        save_cache(&file, &writer, &context, fingerprint).unwrap();
-    } // the writer is gone: only the file remains
-    let mut worst = 0.0f64;
-    for question in QUESTIONS {
-        let q = tokenizer.encode(question).unwrap(); // on its own, appended
-        let full: Vec<u32> = context.iter().chain(&q).copied().collect();
-        // logits of the question's positions, from the loaded cache
-        let mut fresh = KvModel::<M>::preallocated(load());
-        assert_eq!(load_cache(&file, &mut fresh, fingerprint).unwrap(), context);
-        assert_eq!(fresh.current_pos().unwrap(), context.len());
-        let cached = fresh.forward(row(&q), true).unwrap().index_axis_move(Axis(0), 0); // [q, vocab]
-        let mut plain = load();
-        let all = plain.forward(row(&full), 0, false).unwrap().index_axis_move(Axis(0), 0); // [ctx + q, vocab]
-        let diff = max_abs_diff(&cached, all.slice(s![context.len().., ..]));
-        assert!(diff <= tol, "{name} {question:?}: max |loaded - plain| = {diff:e} > {tol:e}");
-        worst = worst.max(diff);
-        // greedy tokens: chapter 4's loop over the loaded cache, and over the plain model
-        let mut again = KvModel::<M>::preallocated(load());
-        let ids = load_cache(&file, &mut again, fingerprint).unwrap();
-        let options = greedy(5);
-        let answer = generate(&mut Resumed { model: &mut again, cached: ids }, &full, &options, |_| Ok(())).unwrap();
-        let expected = generate(&mut plain, &full, &options, |_| Ok(())).unwrap();
-        assert_eq!(answer.new_ids, expected.new_ids, "{name} {question:?}");
-    }
-    eprintln!("{name} ({}): max |loaded - plain| logits = {worst:e}", <M::Float as Float>::NAME);
-    worst
-}
 
 #[test]
 fn gpt2_answers_from_a_loaded_cache_like_plain_generation() {
     let dir = fixture_dir("gpt2-tiny-a");
-    save_load_answer::<KvGptOf<f32>>("gpt2-f32", &dir, || Gpt::<f32>::from_pretrained(&dir).unwrap(), F32_REORDERED);
-    save_load_answer::<KvGptOf<f64>>("gpt2-f64", &dir, || Gpt::<f64>::from_pretrained(&dir).unwrap(), F64_REORDERED);
+    save_load_answer::<KvGptOf<f32>>("gpt2-f32", &dir, || Gpt::<f32>::from_pretrained(&dir).unwrap(), Dtype::F32, F32_REORDERED);
+    save_load_answer::<KvGptOf<f64>>("gpt2-f64", &dir, || Gpt::<f64>::from_pretrained(&dir).unwrap(), Dtype::F64, F64_REORDERED);
 }
 
 #[test]
 fn llama_gqa_answers_from_a_loaded_cache_like_plain_generation() {
     let dir = fixture_dir("llama-tiny-gqa");
-    save_load_answer::<KvDecoderOf<f32>>("llama-f32", &dir, || Decoder::<f32>::from_pretrained(&dir).unwrap(), F32_REORDERED);
-    save_load_answer::<KvDecoderOf<f64>>("llama-f64", &dir, || Decoder::<f64>::from_pretrained(&dir).unwrap(), F64_REORDERED);
+    save_load_answer::<KvDecoderOf<f32>>("llama-f32", &dir, || Decoder::<f32>::from_pretrained(&dir).unwrap(), Dtype::F32, F32_REORDERED);
+    save_load_answer::<KvDecoderOf<f64>>("llama-f64", &dir, || Decoder::<f64>::from_pretrained(&dir).unwrap(), Dtype::F64, F64_REORDERED);
 }
 
 #[test]
@@ -100,7 +54,7 @@ fn two_contexts_and_their_questions_answer_like_plain_generation() {
         let file = temp_file(&format!("seed-context-{i}"));
         let mut writer = KvModel::<KvDecoderOf<f32>>::new(load(), CacheStorage::Concat);
         writer.forward(row(&ids), true).unwrap();
-        save_cache(&file, &writer, &ids, fingerprint).unwrap();
+        save_cache(&file, &writer, &ids, fingerprint, Dtype::F32).unwrap();
         for question in questions {
             let full: Vec<u32> = ids.iter().copied().chain(tokenizer.encode(question).unwrap()).collect();
             let mut model = KvModel::<KvDecoderOf<f32>>::preallocated(load());
