@@ -161,7 +161,7 @@ pub enum CacheFileError {
     Empty { path: PathBuf },
     #[error("the cache file {path} is truncated: {found} bytes, its {part} needs {needed}")]
     Truncated { path: PathBuf, part: &'static str, found: u64, needed: u64 },
-    #[error("the cache file {path} has {extra} bytes after its end (expected {expected} bytes in all)")]
+    #[error("the cache file {path} is longer than its contents: {extra} extra byte(s) after the expected {expected}")]
     TrailingBytes { path: PathBuf, expected: u64, extra: u64 },
     #[error("{path} is not a KV cache file (its first bytes are not the magic KVCACHE)")]
     NotACacheFile { path: PathBuf },
