@@ -4,3 +4,15 @@
 //! Here they live in fixed-size **blocks** from a shared pool, found through a per-sequence
 //! **block table**, as in vLLM: memory is taken a block at a time, shared between sequences by
 //! reference count, copied on write, and moved out to a slower tier when the pool is full.
+//!
+//! - [`BlockPool`]: the blocks, a free list and a reference count per block (no floats: a block
+//!   is a number);
+//! - [`BlockTable`]: one sequence's blocks; position `pos` lives in slot
+//!   `table[pos / bs] * bs + pos % bs`; appending asks the pool for a block when the last is
+//!   full, and copies a shared, partly filled last block before writing into it.
+
+pub mod block_pool;
+pub mod block_table;
+
+pub use block_pool::{BlockId, BlockPool, PoolError};
+pub use block_table::{Appended, BlockCopy, BlockTable};
