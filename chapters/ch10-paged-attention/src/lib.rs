@@ -16,3 +16,4 @@ pub mod block_table;
 
 pub use block_pool::{BlockId, BlockPool, PoolError};
 pub use block_table::{Appended, BlockCopy, BlockTable};
+pub mod simulate;
