@@ -16,4 +16,12 @@ pub mod block_table;
 
 pub use block_pool::{BlockId, BlockPool, PoolError};
 pub use block_table::{Appended, BlockCopy, BlockTable};
+pub mod paged_attention;
+pub mod paged_cache;
+pub mod paged_model;
+
+pub use paged_attention::{PagedAttention, PagedStep};
+pub use paged_cache::{BlockKv, PagedKvStore};
+pub use paged_model::{PagedDecoder, PagedError, PagedFamily, PagedGpt, PagedModel, SeqId};
+
 pub mod simulate;
