@@ -25,3 +25,5 @@ pub use paged_cache::{BlockKv, PagedKvStore};
 pub use paged_model::{PagedDecoder, PagedError, PagedFamily, PagedGpt, PagedModel, SeqId};
 
 pub mod simulate;
+pub mod offload;
+pub mod scheduler;
