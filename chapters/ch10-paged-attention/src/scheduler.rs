@@ -114,7 +114,6 @@ impl<F> Sequence<F> {
     }
 }
 
-// ANCHOR: scheduler
 /// Serves requests through a [`PagedModel`] whose pool is the budget: `waiting` in arrival
 /// order (preempted sequences go back to its front), `running` in admission order.
 pub struct Scheduler<F> {
@@ -185,6 +184,7 @@ impl<F: Float> Scheduler<F> {
         Ok(done)
     }
 
+    // ANCHOR: step
     /// One step: make room for the running sequences' new tokens (preempting the newest while
     /// blocks are short), admit waiting ones into what is left, run one forward pass over all of
     /// them, and finish those that reached end-of-text or their `max_new_tokens`.
@@ -217,7 +217,9 @@ impl<F: Float> Scheduler<F> {
         self.running = still_running;
         Ok(())
     }
+    // ANCHOR_END: step
 
+    // ANCHOR: grow
     /// Grant every running sequence the blocks its pending tokens need, oldest first; while the
     /// pool is short, preempt the newest running sequence (possibly the one that asked).
     /// Returns the blocks granted (the step will take them).
@@ -235,6 +237,7 @@ impl<F: Float> Scheduler<F> {
         }
         Ok(granted)
     }
+    // ANCHOR_END: grow
 
     /// Move waiting sequences to running, in order, while their blocks are free beyond the
     /// `granted` ones: a swapped sequence is copied back in; a new or recomputed one will
@@ -266,6 +269,7 @@ impl<F: Float> Scheduler<F> {
         Ok(())
     }
 
+    // ANCHOR: preempt
     /// Take `seq`'s blocks back and queue it at the front of `waiting`.
     fn preempt<M: PagedFamily<Float = F>>(&mut self, mut seq: Sequence<F>, model: &mut PagedModel<M>) -> Result<(), SchedulerError> {
         self.stats.preemptions += 1;
@@ -284,5 +288,5 @@ impl<F: Float> Scheduler<F> {
         self.waiting.push_front(seq);
         Ok(())
     }
+    // ANCHOR_END: preempt
 }
-// ANCHOR_END: scheduler

@@ -97,7 +97,7 @@ impl Workload {
         if self.n_requests == 0 {
             return bad("no requests".into());
         }
-        if self.mean_prompt == 0 || self.max_new_tokens == 0 || !(self.mean_output > 0.0) {
+        if self.mean_prompt == 0 || self.max_new_tokens == 0 || self.mean_output.is_nan() || self.mean_output <= 0.0 {
             return bad("the mean prompt, the max new tokens and the mean output must be positive".into());
         }
         let longest = 2 * self.mean_prompt - 1 + self.max_new_tokens;

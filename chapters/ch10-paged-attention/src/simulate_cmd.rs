@@ -156,9 +156,11 @@ fn draw(reports: &[StrategyReport], block_size: usize) -> Result<String, String>
             .map_err(err)?;
         let panels = root.split_evenly((1, 2));
         let names: Vec<String> = reports.iter().map(|r| label(r.strategy, block_size)).collect();
-        let charts: [(&str, &str, f64, bool, Box<dyn Fn(&StrategyReport) -> f64>); 2] = [
-            ("share of reserved KV memory holding real tokens", "utilization (%)", 110.0, true, Box::new(|r| 100.0 * r.utilization())),
-            ("requests that fit 8 GiB of fp16 Llama-2-7B KV", "requests", max_fit * 1.15, false, Box::new(|r| r.requests_fit as f64)),
+        // (caption, y axis, y max, in percent, the value of a strategy)
+        type Panel<'a> = (&'a str, &'a str, f64, bool, fn(&StrategyReport) -> f64);
+        let charts: [Panel; 2] = [
+            ("share of reserved KV memory holding real tokens", "utilization (%)", 110.0, true, |r| 100.0 * r.utilization()),
+            ("requests that fit 8 GiB of fp16 Llama-2-7B KV", "requests", max_fit * 1.15, false, |r| r.requests_fit as f64),
         ];
         for ((caption, y_desc, y_max, percent, value), panel) in charts.iter().zip(panels.iter()) {
             let mut chart = ChartBuilder::on(panel)
