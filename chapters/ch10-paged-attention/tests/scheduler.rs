@@ -123,3 +123,22 @@ fn a_request_larger_than_the_pool_is_refused_and_nothing_is_queued() {
     assert!(scheduler.submit(&paged, Request { id: 2, prompt: vec![], max_new_tokens: 1 }).is_err());
     assert!(scheduler.is_done());
 }
+
+#[test]
+fn one_sequence_at_a_time_gives_the_same_tokens_and_ids_must_be_unique() {
+    let model = Gpt::<f32>::from_pretrained(&fixture("gpt2-tiny-a")).unwrap();
+    let reqs = requests(model.vocab_size());
+    let want = solo::<KG>(model.clone(), &reqs, None);
+    let mut paged = PagedModel::<PG>::new(model, 40, 4).unwrap();
+    let options = SchedulerOptions { sampling: Sampling::GREEDY, seed: 0, eos_token_id: None, max_batch: 1, preemption: Preemption::Recompute };
+    assert!(Scheduler::<f32>::new(SchedulerOptions { max_batch: 0, ..options.clone() }).is_err());
+    let mut scheduler = Scheduler::new(options).unwrap();
+    for r in &reqs {
+        scheduler.submit(&paged, r.clone()).unwrap();
+    }
+    assert!(scheduler.submit(&paged, reqs[0].clone()).is_err(), "an id already queued");
+    let got: Vec<Vec<u32>> = scheduler.run(&mut paged).unwrap().into_iter().map(|f| f.new_ids).collect();
+    assert_eq!(got, want);
+    assert_eq!(scheduler.stats().peak_batch, 1);
+    assert_eq!(scheduler.stats().preemptions, 0);
+}
