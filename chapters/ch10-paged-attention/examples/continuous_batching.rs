@@ -16,6 +16,7 @@ use ch01_tokenizer::Tokenizer;
 use ch04_gpt::{GenerateOptions, Gpt, Sampling};
 use ch09_batching::{generate_batch, BatchedAttention, BatchedModel};
 use ch10_paged_attention::scheduler::{Preemption, Request, Scheduler, SchedulerOptions, SchedulerStats};
+use ch10_paged_attention::offload::{swap_in, swap_out, Swapped};
 use ch10_paged_attention::PagedGpt;
 use measure::machine::cpu_model;
 use measure::stats::median;
@@ -153,7 +154,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             t, s.preemptions, s.recomputed_tokens, s.bytes_swapped_out, s.bytes_swapped_in, s.forwarded_tokens
         );
     }
+    one_sequence(&model, &requests[0].prompt)?;
     println!("\nload average after: {}", load_average());
+    Ok(())
+}
+
+/// One sequence of 128 cached tokens, preempted and brought back three ways: its blocks copied
+/// to host memory and back, through a file and back, or dropped and prefilled again.
+fn one_sequence(model: &Gpt<f32>, prompt: &[u32]) -> Result<(), Box<dyn std::error::Error>> {
+    let tokens: Vec<u32> = prompt.iter().copied().cycle().take(128).collect();
+    let mut paged = PagedGpt::<f32>::new(model.clone(), 16, BLOCK_SIZE)?;
+    let path = std::env::temp_dir().join(format!("ch10-swap-{}.kvswap", std::process::id()));
+    let (mut host, mut file, mut recompute) = (Vec::new(), Vec::new(), Vec::new());
+    let mut bytes = 0;
+    for _ in 0..5 {
+        paged.add_sequence(1)?;
+        shared::on_worker_thread(|| paged.step(&[(1, &tokens)]))?;
+        let start = Instant::now();
+        let swapped = swap_out(&mut paged, 1)?;
+        bytes = swapped.bytes();
+        swap_in(&mut paged, 1, swapped)?;
+        host.push(start.elapsed().as_secs_f64());
+        let start = Instant::now();
+        swap_out(&mut paged, 1)?.save(&path)?;
+        swap_in(&mut paged, 1, Swapped::<f32>::load(&path)?)?;
+        file.push(start.elapsed().as_secs_f64());
+        paged.release(1)?;
+        let start = Instant::now();
+        paged.add_sequence(1)?;
+        shared::on_worker_thread(|| paged.step(&[(1, &tokens)]))?;
+        recompute.push(start.elapsed().as_secs_f64());
+        paged.release(1)?;
+    }
+    let _ = std::fs::remove_file(&path);
+    println!(
+        "\none sequence of 128 cached tokens ({} blocks, {bytes} bytes), out and back in, medians of 5:\n  \
+         swap to host memory: {:.3} ms; swap through a file: {:.3} ms; recompute (prefill 128 tokens): {:.3} ms",
+        128 / BLOCK_SIZE,
+        median(&host) * 1e3,
+        median(&file) * 1e3,
+        median(&recompute) * 1e3
+    );
     Ok(())
 }
 

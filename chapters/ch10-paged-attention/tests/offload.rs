@@ -77,3 +77,29 @@ fn swap_in_without_room_takes_nothing() {
     assert_eq!(paged.pool().num_free(), 1);
     assert!(paged.table(1).is_none());
 }
+
+#[test]
+fn a_swapped_sequence_survives_a_round_trip_through_a_file() {
+    let model = model();
+    let prompt: Vec<u32> = vec![9, 8, 7, 6, 5];
+    let options = GenerateOptions { max_new_tokens: 10, sampling: Sampling::GREEDY, seed: 0, eos_token_id: None };
+    let want = KvModel::<Gpt<f32, CachedAttention<f32>>>::preallocated(model.clone()).generate(&prompt, &options, true, |_| Ok(())).unwrap().new_ids;
+    let mut paged = PagedGpt::<f32>::new(model, 8, 4).unwrap();
+    paged.add_sequence(3).unwrap();
+    let mut got = decode(&mut paged, 3, &prompt, 4); // 5 + 3 = 8 tokens cached in 2 full blocks
+    let swapped = swap_out(&mut paged, 3).unwrap();
+    let dir = std::env::temp_dir().join(format!("ch10-swap-file-{}", std::process::id()));
+    let path = dir.join("seq3.kvswap");
+    swapped.save(&path).unwrap();
+    // f32 values, 4 bytes each, after a 56-byte header
+    assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, 56 + swapped.bytes());
+    let back = ch10_paged_attention::offload::Swapped::<f32>::load(&path).unwrap();
+    assert_eq!(back, swapped);
+    // a truncated file is refused, not misread
+    std::fs::write(&path, &std::fs::read(&path).unwrap()[..100]).unwrap();
+    assert!(ch10_paged_attention::offload::Swapped::<f32>::load(&path).is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+    swap_in(&mut paged, 3, back).unwrap();
+    got.extend(decode(&mut paged, 3, &got[3..4].to_vec(), 6));
+    assert_eq!(got, want);
+}
