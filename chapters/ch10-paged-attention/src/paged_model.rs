@@ -54,6 +54,7 @@ pub trait PagedFamily: CausalLm + Sized {
     /// Every attention layer gets a store of `num_blocks` blocks of `block_size` tokens.
     fn add_paging(model: Self::Plain, num_blocks: usize, block_size: usize) -> Self;
     fn remove_paging(self) -> Self::Plain;
+    fn paged_layers(&self) -> Vec<&PagedAttention<Self::Float, Self::Inner>>;
     fn paged_layers_mut(&mut self) -> Vec<&mut PagedAttention<Self::Float, Self::Inner>>;
     /// ids and positions `[batch, t]` -> logits of the last column `[batch, vocab_size]`, through
     /// the layers' stores (which the layers' steps were set for).
@@ -78,6 +79,9 @@ impl<F: Float> PagedFamily for Gpt<F, PagedAttention<F>> {
     fn remove_paging(self) -> Gpt<F> {
         self.map_attention(PagedAttention::into_attn)
     }
+    fn paged_layers(&self) -> Vec<&PagedAttention<F>> {
+        self.blocks.iter().map(|b| &b.attn).collect()
+    }
     fn paged_layers_mut(&mut self) -> Vec<&mut PagedAttention<F>> {
         self.blocks.iter_mut().map(|b| &mut b.attn).collect()
     }
@@ -101,6 +105,9 @@ impl<F: Float, M: FeedForwardLayer<F>> PagedFamily for Decoder<F, PagedAttention
     }
     fn remove_paging(self) -> Self::Plain {
         self.map_attention(PagedAttention::into_attn)
+    }
+    fn paged_layers(&self) -> Vec<&PagedAttention<F, RotaryAttention<F>>> {
+        self.blocks.iter().map(|b| &b.attn).collect()
     }
     fn paged_layers_mut(&mut self) -> Vec<&mut PagedAttention<F, RotaryAttention<F>>> {
         self.blocks.iter_mut().map(|b| &mut b.attn).collect()
@@ -304,13 +311,13 @@ impl<M: PagedFamily> PagedModel<M> {
     }
 
     /// Bytes of keys and values one block holds, over all layers.
-    pub fn bytes_per_block(&mut self) -> usize {
-        self.model.paged_layers_mut().iter().map(|l| l.store().bytes_per_block()).sum()
+    pub fn bytes_per_block(&self) -> usize {
+        self.model.paged_layers().iter().map(|l| l.store().bytes_per_block()).sum()
     }
 
     /// One block's keys and values in every layer, first layer first (to move it to another tier).
-    pub fn block_kv(&mut self, block: usize) -> Result<Vec<BlockKv<M::Float>>, PagedError> {
-        let layers = self.model.paged_layers_mut();
+    pub fn block_kv(&self, block: usize) -> Result<Vec<BlockKv<M::Float>>, PagedError> {
+        let layers = self.model.paged_layers();
         Ok(layers.iter().map(|l| l.store().block(block).map(|(k, v)| (k.to_owned(), v.to_owned()))).collect::<Result<_>>()?)
     }
 
