@@ -83,9 +83,9 @@ fn ch10_3_writing_into_a_shared_partly_filled_block_copies_it() {
     assert_eq!(got.slots, [2 * 4 + 2]);
     assert_eq!((pool.ref_count(1), pool.ref_count(2)), (Ok(1), Ok(1)), "exercise ch10-3: a alone holds block 1, b alone block 2");
     assert_eq!(pool.ref_count(0), Ok(2), "exercise ch10-3: the full block 0 stays shared");
-    // a writes position 6 too: block 1 is its own now, no copy
+    // a writes position 6 too: block 1 is its own now, no copy (slot 1 * 4 + 2)
     let got = a.append(1, &mut pool).unwrap();
-    assert_eq!((got.copy, got.slots), (None, vec![1 * 4 + 2]), "exercise ch10-3: an unshared block is written in place");
+    assert_eq!((got.copy, got.slots), (None, vec![4 + 2]), "exercise ch10-3: an unshared block is written in place");
 }
 // ANCHOR_END: ch10_3_copy_on_write
 

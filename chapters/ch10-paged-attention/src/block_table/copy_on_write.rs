@@ -10,7 +10,7 @@ impl BlockTable {
     /// writing there would change their tokens: it must be copied first.
     pub(super) fn must_copy_last_block(&self, pool: &BlockPool) -> Result<bool, PoolError> {
         match self.blocks.last() {
-            Some(&last) if self.len % self.block_size != 0 => Ok(pool.ref_count(last)? > 1),
+            Some(&last) if !self.len.is_multiple_of(self.block_size) => Ok(pool.ref_count(last)? > 1),
             _ => Ok(false),
         }
     }
