@@ -149,13 +149,21 @@ fn draw(reports: &[StrategyReport], block_size: usize) -> Result<String, String>
     let max_fit = reports.iter().map(|r| r.requests_fit).max().unwrap_or(1).max(1) as f64;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (960, 480)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (1100, 480)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let root = root
             .titled("KV memory: contiguous reservation against paging (simulated ShareGPT-like requests)", ("sans-serif", 18))
             .map_err(err)?;
         let panels = root.split_evenly((1, 2));
-        let names: Vec<String> = reports.iter().map(|r| label(r.strategy, block_size)).collect();
+        // short names under the bars
+        let names: Vec<String> = reports
+            .iter()
+            .map(|r| match r.strategy {
+                Strategy::ContiguousContext => "contiguous: context".to_string(),
+                Strategy::ContiguousMaxTokens => "contiguous: max tokens".to_string(),
+                Strategy::Paged => format!("paged: blocks of {block_size}"),
+            })
+            .collect();
         // (caption, y axis, y max, in percent, the value of a strategy)
         type Panel<'a> = (&'a str, &'a str, f64, bool, fn(&StrategyReport) -> f64);
         let charts: [Panel; 2] = [

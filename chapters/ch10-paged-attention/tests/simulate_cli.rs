@@ -34,7 +34,7 @@ fn the_plot_is_an_svg_file() {
     let out = simulate(&["--requests", "50", "--plot", path.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let svg = std::fs::read_to_string(&path).unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains("paged, blocks of 16"));
+    assert!(svg.starts_with("<svg") && svg.contains("paged: blocks of 16"));
     std::fs::remove_dir_all(dir).unwrap();
 }
 
