@@ -9,10 +9,18 @@
 //!   is a number);
 //! - [`BlockTable`]: one sequence's blocks; position `pos` lives in slot
 //!   `table[pos / bs] * bs + pos % bs`; appending asks the pool for a block when the last is
-//!   full, and copies a shared, partly filled last block before writing into it.
+//!   full, and copies a shared, partly filled last block before writing into it;
+//! - [`PagedKvStore`]: one layer's keys and values in blocks, `[num_blocks, n_kv_heads,
+//!   block_size, head_dim]`; [`PagedAttention`] writes new keys and values into their slots and
+//!   reads through the block table (a gather, then chapter 3's attention; or, for a decode step,
+//!   [`decode_through_table`], block by block in place);
+//! - [`PagedModel`]: any family (GPT-2, chapter 6's, chapter 7's) with one pool and one table per
+//!   sequence; [`PagedModel::step`] runs sequences of different lengths without padding, and
+//!   [`PagedModel::fork`] shares a prefix.
 
 pub mod block_pool;
 pub mod block_table;
+pub mod decode_through_table;
 
 pub use block_pool::{BlockId, BlockPool, PoolError};
 pub use block_table::{Appended, BlockCopy, BlockTable};

@@ -2,6 +2,7 @@
 //! chapter 6's rotary attention, writing through slots and reading through block tables.
 
 use crate::block_pool::BlockId;
+use crate::decode_through_table::{decode_through_tables, Chapter3Core};
 use crate::paged_cache::PagedKvStore;
 use ch03_attention::{MultiHeadAttention, Qkv};
 use ch04_gpt::{Attention, QkvAttention};
@@ -31,12 +32,14 @@ pub struct PagedAttention<F, A = MultiHeadAttention<F>> {
     attn: A,
     store: PagedKvStore<F>,
     step: Option<Arc<PagedStep>>,
+    /// Decode steps read the blocks in place (true, the default) or gather them first.
+    read_in_place: bool,
 }
 // ANCHOR_END: struct
 
 impl<F: Float, A> PagedAttention<F, A> {
     pub fn new(attn: A, store: PagedKvStore<F>) -> Self {
-        PagedAttention { attn, store, step: None }
+        PagedAttention { attn, store, step: None, read_in_place: true }
     }
 
     pub fn attn(&self) -> &A {
@@ -55,6 +58,12 @@ impl<F: Float, A> PagedAttention<F, A> {
         &mut self.store
     }
 
+    /// Decode by reading the blocks in place (the default), or by gathering them first and
+    /// running chapter 3's attention (what prefill always does).
+    pub fn set_read_in_place(&mut self, on: bool) {
+        self.read_in_place = on;
+    }
+
     /// The tokens the next forward pass brings (shared by every layer).
     pub fn set_step(&mut self, step: Arc<PagedStep>) {
         self.step = Some(step);
@@ -62,7 +71,7 @@ impl<F: Float, A> PagedAttention<F, A> {
 }
 
 // ANCHOR: forward
-impl<F: Float, A: QkvAttention<F>> Attention<F> for PagedAttention<F, A> {
+impl<F: Float, A: QkvAttention<F> + Chapter3Core<F>> Attention<F> for PagedAttention<F, A> {
     /// x: `[batch, t, d_model]`, the `t` newest tokens of every row -> `[batch, t, d_model]`
     fn forward(&mut self, x: ArrayView3<F>, use_cache: bool) -> Result<Array3<F>> {
         let Some(step) = self.step.take().filter(|_| use_cache) else {
@@ -70,6 +79,10 @@ impl<F: Float, A: QkvAttention<F>> Attention<F> for PagedAttention<F, A> {
         };
         let Qkv { q, k, v } = self.attn.project_qkv_at(x, step.positions.view())?; // q [b, n_heads, t, hd], k/v [b, n_kv_heads, t, hd]
         self.store.write(k.view(), v.view(), step.slots.view())?; // into the slots of the new positions
+        if q.dim().2 == 1 && self.read_in_place {
+            // decode: read the blocks where they are, no gather (decode_through_table.rs)
+            return decode_through_tables(self.attn.core(), q.view(), &self.store, &step.tables);
+        }
         let mut out = Array3::zeros(x.raw_dim()); // [batch, t, d_model]
         for (b, (blocks, len)) in step.tables.iter().enumerate() {
             let (keys, values) = self.store.gather(blocks, *len)?; // [1, n_kv_heads, len, hd], through the table

@@ -99,6 +99,16 @@ impl<F: Float> PagedKvStore<F> {
     }
     // ANCHOR_END: copy_block
 
+    /// The first `rows` rows of kv head `head` in `block`, keys (or values), as one slice
+    /// `[rows * head_dim]`: the run the decode kernel reads.
+    pub fn rows(&self, block: BlockId, head: usize, rows: usize, values: bool) -> &[F] {
+        let store = if values { &self.v } else { &self.k };
+        let (_, _, bs, d) = store.dim();
+        let all = store.as_slice().expect("a standard-layout array");
+        let start = ((block * store.dim().1 + head) * bs) * d;
+        &all[start..start + rows * d]
+    }
+
     /// One block's keys and values, `[n_kv_heads, block_size, head_dim]` each (to move it out
     /// to another tier).
     pub fn block(&self, block: BlockId) -> Result<(ArrayView3<'_, F>, ArrayView3<'_, F>)> {

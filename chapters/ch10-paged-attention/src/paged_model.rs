@@ -145,6 +145,14 @@ impl<M: PagedFamily> PagedModel<M> {
         Ok(PagedModel { model: M::add_paging(model, num_blocks, block_size), pool, tables: BTreeMap::new() })
     }
 
+    /// Decode steps read the blocks in place (the default), or gather them first and run chapter
+    /// 3's attention, as prefill does (`false`: the simple path, to compare).
+    pub fn set_read_in_place(&mut self, on: bool) {
+        for layer in self.model.paged_layers_mut() {
+            layer.set_read_in_place(on);
+        }
+    }
+
     /// A pool with room for `sequences` full contexts.
     pub fn with_room_for(model: M::Plain, sequences: usize, block_size: usize) -> Result<Self, PagedError> {
         let blocks = sequences * CausalLm::context_length(&model).div_ceil(block_size.max(1));

@@ -17,11 +17,21 @@ fn greedy(n: usize) -> GenerateOptions {
 
 /// One sequence, teacher-forced: a 7-token prompt, then 9 single tokens; every step's logits
 /// against chapter 8's. Returns the largest difference.
-fn logits_match<P: PagedFamily, K: WithCaches<Float = P::Float>>(plain: P::Plain, kv_plain: K::Plain, vocab: usize, block_size: usize, tol: f64) -> f64 {
+fn logits_match<P: PagedFamily, K: WithCaches<Float = P::Float>>(plain: P::Plain, kv_plain: K::Plain, vocab: usize, block_size: usize, tol: f64) -> f64
+where
+    P::Plain: Clone,
+{
     let p = prompts(&[7, 9], vocab, block_size);
     let (prompt, steps) = (&p[0], &p[1]);
     let want = contiguous_logits::<K>(kv_plain, prompt, steps);
+    // decode reading the blocks in place (the default) and through the gather
+    let worst = logits_match_with::<P>(plain.clone(), prompt, steps, &want, block_size, tol, true);
+    worst.max(logits_match_with::<P>(plain, prompt, steps, &want, block_size, tol, false))
+}
+
+fn logits_match_with<P: PagedFamily>(plain: P::Plain, prompt: &[u32], steps: &[u32], want: &[Array1<P::Float>], block_size: usize, tol: f64, in_place: bool) -> f64 {
     let mut paged = paged::<P>(plain, 1, block_size);
+    paged.set_read_in_place(in_place);
     paged.add_sequence(0).unwrap();
     let mut got = vec![paged.step(&[(0, prompt)]).unwrap().remove(0)];
     for &t in steps {
@@ -32,9 +42,9 @@ fn logits_match<P: PagedFamily, K: WithCaches<Float = P::Float>>(plain: P::Plain
     assert_eq!(paged.table(0).unwrap().len(), len);
     assert_eq!(paged.pool().num_used(), len.div_ceil(block_size));
     let mut worst = 0.0f64;
-    for (s, (a, b)) in got.iter().zip(&want).enumerate() {
+    for (s, (a, b)) in got.iter().zip(want).enumerate() {
         let d = max_abs_diff(a, b);
-        assert!(d < tol, "block size {block_size}, step {s}: |paged - contiguous| = {d} >= {tol}");
+        assert!(d < tol, "block size {block_size}, in place {in_place}, step {s}: |paged - contiguous| = {d} >= {tol}");
         worst = worst.max(d);
     }
     worst
@@ -106,7 +116,7 @@ fn paged_greedy_ids_equal_contiguous_for_every_family_and_block_size() {
 
 /// Several sequences of different lengths in one step (no padding: each reads its own table),
 /// prompts and decode steps mixed, against each sequence run alone through the uncached model.
-fn batch_equals_alone<P: PagedFamily>(plain: P::Plain, block_size: usize, tol: f64)
+fn batch_equals_alone<P: PagedFamily>(plain: P::Plain, block_size: usize, tol: f64, in_place: bool)
 where
     P::Plain: Clone + CausalLm<Float = P::Float>,
 {
@@ -114,6 +124,7 @@ where
     let vocab = uncached.vocab_size();
     let p = prompts(&[3, 9, 1, 14, 6], vocab, 7);
     let mut paged = paged::<P>(plain, p.len(), block_size);
+    paged.set_read_in_place(in_place);
     let mut seqs: Vec<Vec<u32>> = Vec::new();
     // step 0: sequences 0 and 1 start; step 1: 0 and 1 decode while 2, 3, 4 start; then all decode
     let mut check = |paged: &mut PagedModel<P>, inputs: Vec<(u64, Vec<u32>)>, seqs: &mut Vec<Vec<u32>>| {
@@ -146,13 +157,15 @@ where
 
 #[test]
 fn a_step_of_several_sequences_equals_each_alone() {
-    for bs in BLOCK_SIZES {
-        batch_equals_alone::<PG<f64>>(gpt2::<f64>("gpt2-tiny-b"), bs, 1e-9);
-        batch_equals_alone::<PD<f64>>(rotary::<f64>("llama-tiny-gqa"), bs, 1e-9);
-        batch_equals_alone::<PD<f64>>(rotary::<f64>("neox-tiny"), bs, 1e-9);
+    for in_place in [true, false] {
+        for bs in BLOCK_SIZES {
+            batch_equals_alone::<PG<f64>>(gpt2::<f64>("gpt2-tiny-b"), bs, 1e-9, in_place);
+            batch_equals_alone::<PD<f64>>(rotary::<f64>("llama-tiny-gqa"), bs, 1e-9, in_place);
+            batch_equals_alone::<PD<f64>>(rotary::<f64>("neox-tiny"), bs, 1e-9, in_place);
+        }
+        batch_equals_alone::<PG<f32>>(gpt2::<f32>("gpt2-tiny-a"), 3, 1e-4, in_place);
+        batch_equals_alone::<PD<f32>>(rotary::<f32>("qwen3-tiny"), 3, 1e-4, in_place);
     }
-    batch_equals_alone::<PG<f32>>(gpt2::<f32>("gpt2-tiny-a"), 3, 1e-4);
-    batch_equals_alone::<PD<f32>>(rotary::<f32>("qwen3-tiny"), 3, 1e-4);
 }
 
 #[test]
