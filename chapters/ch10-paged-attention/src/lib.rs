@@ -31,3 +31,7 @@ pub mod paged_model;
 pub use paged_attention::{PagedAttention, PagedStep};
 pub use paged_cache::{BlockKv, PagedKvStore};
 pub use paged_model::{PagedDecoder, PagedError, PagedFamily, PagedGpt, PagedModel, SeqId};
+
+pub mod simulate;
+pub mod offload;
+pub mod scheduler;

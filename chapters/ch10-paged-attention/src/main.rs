@@ -1,5 +1,8 @@
 //! `cargo run --release -p ch10-paged-attention -- --prompt TEXT --max-new-tokens N --block-size B
 //! [--model DIR] [--json]`: generate through a paged KV cache.
+//! `... -- simulate [--json] [--plot FILE]`: the memory study ([`simulate_cmd`]).
+
+mod simulate_cmd;
 
 use ch01_tokenizer::Tokenizer;
 use ch04_gpt::run::{GenerateArgs, RunError};
@@ -18,6 +21,9 @@ use std::process::ExitCode;
 /// With --model DIR, a Hugging Face folder of GPT-2, Llama, Qwen2, Qwen3, GPT-NeoX, Mixtral or
 /// Qwen3-MoE (config.json, model.safetensors, tokenizer.json). Without it: the project's default
 /// model, a small GPT-2 chapter 5 trained on generated stories.
+///
+/// `simulate [--json] [--plot FILE]` instead runs the memory study: contiguous reservation
+/// against paging on a simulated stream of requests (see `simulate --help`).
 #[derive(Parser)]
 #[command(about, long_about)]
 struct Args {
@@ -32,6 +38,9 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("simulate") {
+        return simulate_cmd::main(std::env::args().skip(2));
+    }
     // usage errors: one `error:` line, exit 2; a failed run: one `error:` line, exit 1
     shared::exit_code(run(&shared::cli::parse_or_exit::<Args>()))
 }
