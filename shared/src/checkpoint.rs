@@ -78,6 +78,21 @@ pub fn config_json_in(dir: &Path) -> Result<PathBuf> {
     Ok(dir.join("config.json"))
 }
 
+/// The `model_type` of a model folder's `config.json` (`None` when it names none, as old GPT-2
+/// files do): which chapter's model a binary should build.
+pub fn model_type(dir: &Path) -> Result<Option<String>> {
+    let path = config_json_in(dir)?;
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+    let config: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| Error::BadConfig { path, reason: e.to_string() })?;
+    Ok(config.get("model_type").and_then(serde_json::Value::as_str).map(str::to_string))
+}
+
+/// Whether a folder holds GPT-2 (chapter 4's model): its `model_type` is `gpt2`, or absent.
+pub fn is_gpt2(dir: &Path) -> Result<bool> {
+    Ok(matches!(model_type(dir)?.as_deref(), None | Some("gpt2")))
+}
+
 /// Prefixes tried, in order, before a tensor name.
 const PREFIXES: [&str; 2] = ["", "transformer."];
 

@@ -9,7 +9,6 @@ use ch09_batching::{generate_batch, BatchFamily, BatchedAttention, BatchedModel}
 use clap::Parser;
 use shared::cli::{default_model_dir, ModelArgs, SamplingArgs, DEFAULT_MODEL};
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 /// Generate for several prompts at once (chapter 9): the prompts are left-padded into one
@@ -25,7 +24,7 @@ struct Args {
     #[command(flatten)]
     model: ModelArgs,
     /// A prompt; repeat for a batch (--prompt A --prompt B ...). Default: two example prompts.
-    #[arg(long = "prompt", value_name = "TEXT", value_parser = non_empty_text)]
+    #[arg(long = "prompt", value_name = "TEXT", value_parser = shared::cli::non_empty_text)]
     prompts: Vec<String>,
     /// How many new tokens to generate per prompt (at least 1).
     #[arg(long, value_name = "N", default_value_t = 30, value_parser = shared::cli::positive_count, allow_negative_numbers = true)]
@@ -35,14 +34,6 @@ struct Args {
     /// Print one JSON object: one row per prompt, in order, with its prompt ids and generated ids.
     #[arg(long)]
     json: bool,
-}
-
-fn non_empty_text(text: &str) -> Result<String, String> {
-    if text.is_empty() {
-        Err("the prompt is empty: give at least one character".into())
-    } else {
-        Ok(text.to_string())
-    }
 }
 
 const DEFAULT_PROMPTS: [&str; 2] = ["Once upon a time", "Mia could not find her"];
@@ -65,7 +56,7 @@ fn run(args: &Args) -> Result<(), RunError> {
     let dir = dir.as_path();
     let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))?;
     let prompts = encode(&tokenizer, &texts)?;
-    if is_gpt2(dir)? {
+    if shared::checkpoint::is_gpt2(dir)? {
         let model = Gpt::<f32>::from_pretrained(dir)?;
         let eos = model.config.eos_token_id.or(tokenizer.eos_token_id());
         run_batch::<Gpt<f32, BatchedAttention<f32>>>(args, model, &tokenizer, &texts, &prompts, eos, sampling, &name)
@@ -85,15 +76,6 @@ fn encode(tokenizer: &Tokenizer, texts: &[String]) -> Result<Vec<Vec<u32>>, RunE
         }
         Ok(ids)
     }).collect()
-}
-
-/// GPT-2's `config.json` says `"model_type": "gpt2"` (old ones say nothing); everything else is
-/// chapter 6's.
-fn is_gpt2(dir: &Path) -> Result<bool, RunError> {
-    let path = shared::checkpoint::config_json_in(dir)?;
-    let text = std::fs::read_to_string(&path).map_err(|source| shared::Error::Io { path: path.clone(), source })?;
-    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| shared::Error::BadConfig { path, reason: e.to_string() })?;
-    Ok(matches!(json.get("model_type").and_then(serde_json::Value::as_str), None | Some("gpt2")))
 }
 
 #[allow(clippy::too_many_arguments)]

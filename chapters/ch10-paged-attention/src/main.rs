@@ -12,7 +12,6 @@ use ch10_paged_attention::{PagedAttention, PagedFamily, PagedModel};
 use clap::Parser;
 use shared::cli::{default_model_dir, DEFAULT_MODEL};
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 /// Generate through a paged KV cache (chapter 10): keys and values live in fixed-size blocks of
@@ -53,7 +52,7 @@ fn run(args: &Args) -> Result<(), RunError> {
     let dir = dir.as_path();
     let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))?;
     let eos = |config_eos: Option<u32>| config_eos.or(tokenizer.eos_token_id());
-    match model_type(dir)?.as_deref() {
+    match shared::checkpoint::model_type(dir)?.as_deref() {
         None | Some("gpt2") => {
             let model = Gpt::<f32>::from_pretrained(dir)?; // old GPT-2 files name no model_type
             let eos = eos(model.config.eos_token_id);
@@ -73,13 +72,6 @@ fn run(args: &Args) -> Result<(), RunError> {
 }
 
 /// The `model_type` a model folder's `config.json` names, if any (old GPT-2 files name none).
-fn model_type(dir: &Path) -> Result<Option<String>, RunError> {
-    let path = shared::checkpoint::config_json_in(dir)?;
-    let text = std::fs::read_to_string(&path).map_err(|source| shared::Error::Io { path: path.clone(), source })?;
-    let config: serde_json::Value = serde_json::from_str(&text).map_err(|e| shared::Error::BadConfig { path, reason: e.to_string() })?;
-    Ok(config["model_type"].as_str().map(str::to_string))
-}
-
 fn run_paged<M: PagedFamily<Float = f32> + Send>(args: &Args, model: M::Plain, tokenizer: &Tokenizer, eos: Option<u32>, name: &str) -> Result<(), RunError> {
     let g = &args.generate;
     let prompt_ids = g.prompt_ids(tokenizer, ch04_gpt::CausalLm::context_length(&model))?;

@@ -116,22 +116,13 @@ fn run(args: &Args) -> Result<(), Error> {
         Some(dir) => (dir.clone(), dir.display().to_string()),
         None => (default_model_dir(), format!("{DEFAULT_MODEL} (the default model)")),
     };
-    if is_gpt2(&dir)? {
+    if shared::checkpoint::is_gpt2(&dir)? {
         let plain = Gpt::<f32>::from_pretrained(&dir)?;
         run_with::<Gpt<f32, CachedAttention<f32>>>(args, &dir, &name, plain)
     } else {
         let plain = Decoder::<f32>::from_pretrained(&dir)?;
         run_with::<Decoder<f32, CachedAttention<f32, RotaryAttention<f32>>>>(args, &dir, &name, plain)
     }
-}
-
-/// GPT-2's `config.json` says `"model_type": "gpt2"` (old ones say nothing); everything else is
-/// chapter 6's.
-fn is_gpt2(dir: &Path) -> Result<bool, Error> {
-    let path = shared::checkpoint::config_json_in(dir)?;
-    let text = std::fs::read_to_string(&path).map_err(|source| shared::Error::Io { path: path.clone(), source })?;
-    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| shared::Error::BadConfig { path, reason: e.to_string() })?;
-    Ok(matches!(json.get("model_type").and_then(serde_json::Value::as_str), None | Some("gpt2")))
 }
 
 fn run_with<M: WithCaches<Float = f32> + CacheShape + Send>(args: &Args, dir: &Path, name: &str, plain: M::Plain) -> Result<(), Error> {
