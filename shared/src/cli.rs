@@ -76,6 +76,16 @@ pub struct ModelArgs {
     pub seed: u64,
 }
 
+impl ModelArgs {
+    /// The folder to load, `--model` or [`default_model_dir`], and the name to print for it.
+    pub fn dir_or_default(&self) -> (PathBuf, String) {
+        match &self.model {
+            Some(dir) => (dir.clone(), dir.display().to_string()),
+            None => (default_model_dir(), format!("{DEFAULT_MODEL} (the default model)")),
+        }
+    }
+}
+
 /// What to generate.
 #[derive(Debug, Clone, Args)]
 pub struct PromptArgs {

@@ -7,7 +7,7 @@ use ch04_gpt::{GenerateOptions, Generation, Gpt, Sampling};
 use ch06_llama_qwen::{Decoder, RotaryAttention};
 use ch09_batching::{generate_batch, BatchFamily, BatchedAttention, BatchedModel};
 use clap::Parser;
-use shared::cli::{default_model_dir, ModelArgs, SamplingArgs, DEFAULT_MODEL};
+use shared::cli::{ModelArgs, SamplingArgs};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -49,10 +49,7 @@ fn run(args: &Args) -> Result<(), RunError> {
     sampling.validate()?;
     let texts: Vec<String> = if args.prompts.is_empty() { DEFAULT_PROMPTS.map(String::from).to_vec() } else { args.prompts.clone() };
     // --model DIR, or the project's trained story model (chapter 5)
-    let (dir, name) = match &args.model.model {
-        Some(dir) => (dir.clone(), dir.display().to_string()),
-        None => (default_model_dir(), format!("{DEFAULT_MODEL} (the default model)")),
-    };
+    let (dir, name) = args.model.dir_or_default();
     let dir = dir.as_path();
     let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))?;
     let prompts = encode(&tokenizer, &texts)?;

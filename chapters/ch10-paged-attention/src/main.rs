@@ -10,7 +10,6 @@ use ch04_gpt::{generate, GenerateOptions, Gpt};
 use ch06_llama_qwen::{Decoder, RotaryAttention};
 use ch10_paged_attention::{PagedAttention, PagedFamily, PagedModel};
 use clap::Parser;
-use shared::cli::{default_model_dir, DEFAULT_MODEL};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -45,10 +44,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), RunError> {
-    let (dir, name) = match &args.generate.model.model {
-        Some(dir) => (dir.clone(), dir.display().to_string()),
-        None => (default_model_dir(), format!("{DEFAULT_MODEL} (the default model)")),
-    };
+    let (dir, name) = args.generate.model.dir_or_default();
     let dir = dir.as_path();
     let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))?;
     let eos = |config_eos: Option<u32>| config_eos.or(tokenizer.eos_token_id());

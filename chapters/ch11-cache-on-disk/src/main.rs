@@ -9,7 +9,7 @@ use ch06_llama_qwen::{Decoder, RotaryAttention};
 use ch08_kv_cache::{CachedAttention, KvModel, WithCaches};
 use ch11_cache_on_disk::{load_cache, save_cache, CacheFileError, CacheShape, Dtype, Fingerprint, Resumed};
 use clap::{Parser, Subcommand};
-use shared::cli::{default_model_dir, ModelArgs, SamplingArgs, DEFAULT_MODEL};
+use shared::cli::{ModelArgs, SamplingArgs};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -112,10 +112,7 @@ fn run(args: &Args) -> Result<(), Error> {
     let model = match &args.command {
         Command::Save { model, .. } | Command::Ask { model, .. } => model,
     };
-    let (dir, name) = match &model.model {
-        Some(dir) => (dir.clone(), dir.display().to_string()),
-        None => (default_model_dir(), format!("{DEFAULT_MODEL} (the default model)")),
-    };
+    let (dir, name) = model.dir_or_default();
     if shared::checkpoint::is_gpt2(&dir)? {
         let plain = Gpt::<f32>::from_pretrained(&dir)?;
         run_with::<Gpt<f32, CachedAttention<f32>>>(args, &dir, &name, plain)
