@@ -17,7 +17,7 @@ pub struct GenerateArgs {
     pub prompt: PromptArgs,
     #[command(flatten)]
     pub sampling: SamplingArgs,
-    /// Print one JSON object (prompt ids, generated ids, text, timings) instead of streaming.
+    /// Print one JSON object (prompt ids, generated ids, text, timings) at the end, instead of the text.
     #[arg(long)]
     pub json: bool,
 }

@@ -48,13 +48,13 @@ impl Sampling {
 /// Pick the next token id from `logits` (`[vocab_size]`).
 pub fn sample<F: Float, R: Rng>(logits: ArrayView1<F>, sampling: &Sampling, rng: &mut R) -> Result<u32> {
     sampling.validate()?;
-    let logits: Vec<f64> = logits.iter().map(|&x| x.as_f64()).collect();
     if logits.iter().any(|x| x.is_nan()) {
         return Err(Error::InvalidArgument("logits contain NaN".into()));
     }
     if sampling.temperature == 0.0 {
-        return Ok(argmax(&logits));
+        return Ok(argmax(logits.iter())); // greedy: the largest logit
     }
+    let logits: Vec<f64> = logits.iter().map(|&x| x.as_f64()).collect();
     // temperature: < 1 sharpens the distribution, > 1 flattens it
     let mut scaled: Vec<f64> = logits.iter().map(|&x| x / sampling.temperature).collect();
     if let Some(k) = sampling.top_k {
@@ -82,14 +82,14 @@ pub fn sample<F: Float, R: Rng>(logits: ArrayView1<F>, sampling: &Sampling, rng:
 // ANCHOR_END: sample
 
 /// Index of the largest value (the first one on ties, like `torch.argmax`).
-pub fn argmax(x: &[f64]) -> u32 {
-    let mut best = 0;
-    for (i, &v) in x.iter().enumerate() {
-        if v > x[best] {
-            best = i;
+pub fn argmax<T: PartialOrd>(values: impl IntoIterator<Item = T>) -> u32 {
+    let mut best: Option<(usize, T)> = None; // (index, value) of the largest so far
+    for (i, v) in values.into_iter().enumerate() {
+        if best.as_ref().is_none_or(|(_, b)| v > *b) {
+            best = Some((i, v));
         }
     }
-    best as u32
+    best.map_or(0, |(i, _)| i as u32)
 }
 
 fn softmax(x: &[f64]) -> Vec<f64> {
