@@ -129,8 +129,8 @@ fn main() {
                 t.error[0],
                 t.error[1],
             );
-            for k in 0..3 {
-                token[k] += s.per_token as f64 * t.seconds[k];
+            for (total, seconds) in token.iter_mut().zip(t.seconds) {
+                *total += s.per_token as f64 * seconds;
             }
             token_bytes += s.per_token * weights;
             worst = [worst[0].max(t.error[0]), worst[1].max(t.error[1])];
