@@ -16,6 +16,7 @@ mod shard_index;
 mod tests;
 
 use crate::error::{Error, Result};
+use crate::half_matrix::{HalfFormat, HalfMatrix};
 use crate::Float;
 use ndarray::{Array, Array1, Array2, IxDyn};
 use safetensors::{Dtype, SafeTensors};
@@ -173,8 +174,9 @@ impl Checkpoint {
         PREFIXES.iter().any(|p| self.tensors.contains_key(&format!("{p}{name}")))
     }
 
-    /// Read tensor `name`, which must have exactly `shape`, converted to `F`.
-    pub fn tensor<F: Float>(&self, name: &str, shape: &[usize]) -> Result<Array<F, IxDyn>> {
+    /// Tensor `name` (found with or without the prefix) and the shard that holds it, checked
+    /// to have exactly `shape`.
+    fn find(&self, name: &str, shape: &[usize]) -> Result<(&Shard, safetensors::tensor::TensorView<'_>)> {
         let (full, &i) = PREFIXES
             .iter()
             .find_map(|p| self.tensors.get_key_value(&format!("{p}{name}")))
@@ -205,6 +207,12 @@ impl Checkpoint {
                 found: view.shape().to_vec(),
             });
         }
+        Ok((shard, view))
+    }
+
+    /// Read tensor `name`, which must have exactly `shape`, converted to `F`.
+    pub fn tensor<F: Float>(&self, name: &str, shape: &[usize]) -> Result<Array<F, IxDyn>> {
+        let (shard, view) = self.find(name, shape)?;
         let bytes = view.data();
         let values: Vec<F> = match view.dtype() {
             Dtype::F32 => bytes
@@ -241,6 +249,31 @@ impl Checkpoint {
             .tensor(name, &[rows, cols])?
             .into_dimensionality()
             .expect("shape checked"))
+    }
+
+    /// A `[rows, cols]` tensor of 16-bit floats (BF16 or F16) kept as they are stored: 2 bytes a
+    /// number in memory, widened only inside [`gemv_half`](crate::gemv_half::gemv_half). Any
+    /// other dtype is [`Error::TensorNotHalf`]: converting f32 down would be a silent rounding.
+    pub fn half_matrix(&self, name: &str, rows: usize, cols: usize) -> Result<HalfMatrix> {
+        let (shard, view) = self.find(name, &[rows, cols])?;
+        let format = match view.dtype() {
+            Dtype::BF16 => HalfFormat::Bf16,
+            Dtype::F16 => HalfFormat::F16,
+            other => {
+                return Err(Error::TensorNotHalf {
+                    path: shard.path.clone(),
+                    name: name.to_string(),
+                    dtype: format!("{other:?}"),
+                })
+            }
+        };
+        let bytes = view.data();
+        let bits: Vec<u16> = bytes.chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]])).collect();
+        release(&shard.mmap, bytes);
+        HalfMatrix::from_bits(format, rows, cols, bits).map_err(|e| Error::BadCheckpoint {
+            path: shard.path.clone(),
+            reason: format!("tensor `{name}`: {e}"),
+        })
     }
 
     /// A `[len]` tensor.

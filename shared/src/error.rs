@@ -53,6 +53,12 @@ pub enum Error {
         name: String,
         dtype: String,
     },
+    #[error("{path}: tensor `{name}` has dtype {dtype}, expected BF16 or F16 (16-bit weights are kept as stored, never rounded down)")]
+    TensorNotHalf {
+        path: PathBuf,
+        name: String,
+        dtype: String,
+    },
     #[error("shape mismatch in {op}: expected {expected}, found {found}")]
     Shape {
         op: &'static str,

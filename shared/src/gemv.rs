@@ -23,7 +23,7 @@ const ROWS_PER_TASK: usize = 64;
 /// rows a task, SmolLM2's 576-row matrices made 9 tasks, 5 on one core and 4 on the other, which
 /// waited a ninth of the product (cached decode of its shape: 80-93% of the roofline, median
 /// 87.5%, against 89-94%, median 90.5%, evened out; 4 runs each, interleaved, AMD EPYC).
-fn rows_per_task(rows: usize) -> usize {
+pub(crate) fn rows_per_task(rows: usize) -> usize {
     let threads = rayon::current_num_threads().max(1);
     let tasks = rows.div_ceil(ROWS_PER_TASK).div_ceil(threads) * threads;
     rows.div_ceil(tasks.max(1)).max(1)
@@ -33,7 +33,7 @@ fn rows_per_task(rows: usize) -> usize {
 /// Independent partial sums in [`dot`]: enough additions in flight that the loop waits for
 /// memory, not for the latency of the previous addition (16 lanes = four SSE registers of f32;
 /// with 8, one core tops out near 40 GB/s, below what two cores can stream on a quiet machine).
-const LANES: usize = 16;
+pub(crate) const LANES: usize = 16;
 
 /// `sum_i a[i] * b[i]` with [`LANES`] independent partial sums (vectorisable, and a fixed
 /// order, so the result is the same on every run).
@@ -58,7 +58,7 @@ pub fn dot<F: Float>(a: &[F], b: &[F]) -> F {
 
 /// `(a0 + a8) + (a4 + a12) + ...`: the lanes summed as a balanced tree.
 #[inline(always)]
-fn pairwise_sum<F: Float>(acc: &[F; LANES]) -> F {
+pub(crate) fn pairwise_sum<F: Float>(acc: &[F; LANES]) -> F {
     let mut width = LANES;
     let mut v = *acc;
     while width > 1 {

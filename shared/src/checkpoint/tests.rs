@@ -2,6 +2,7 @@
 //! says; every malformed folder is a typed error naming the file, never a panic.
 
 use super::*;
+use crate::half_matrix::HalfFormat;
 use proptest::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -257,6 +258,103 @@ proptest! {
         }
         std::fs::write(&file, &bytes).unwrap();
         open_and_read_all(&dir, &tensors);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// A folder whose `model.safetensors` holds a `[2, 3]` bf16, a `[3, 2]` f16 and a `[2, 3]` f32
+/// matrix; the bf16 and f16 bit patterns written.
+fn half_folder() -> (PathBuf, Vec<u16>, Vec<u16>) {
+    let dir = temp_folder("half-matrix");
+    // bf16: 1, -2.5, -0, the smallest subnormal, +inf, the largest finite
+    let bf16_bits = vec![0x3F80u16, 0xC020, 0x8000, 0x0001, 0x7F80, 0x7F7F];
+    // f16: 1, -2.5, -0, the smallest subnormal, -inf, 65504
+    let f16_bits = vec![0x3C00u16, 0xC100, 0x8000, 0x0001, 0xFC00, 0x7BFF];
+    let le = |bits: &[u16]| bits.iter().flat_map(|b| b.to_le_bytes()).collect::<Vec<u8>>();
+    let f32_bytes: Vec<u8> = (0..6).flat_map(|i| (i as f32).to_le_bytes()).collect();
+    let (b, h) = (le(&bf16_bits), le(&f16_bits));
+    let views = vec![
+        ("brain".to_string(), safetensors::tensor::TensorView::new(Dtype::BF16, vec![2, 3], &b).unwrap()),
+        ("transformer.half".to_string(), safetensors::tensor::TensorView::new(Dtype::F16, vec![3, 2], &h).unwrap()),
+        ("single".to_string(), safetensors::tensor::TensorView::new(Dtype::F32, vec![2, 3], &f32_bytes).unwrap()),
+    ];
+    std::fs::write(dir.join(SINGLE_FILE), safetensors::serialize(views, None).unwrap()).unwrap();
+    (dir, bf16_bits, f16_bits)
+}
+
+#[test]
+fn half_matrix_keeps_the_stored_bits_and_widens_to_what_matrix_reads() {
+    let (dir, bf16_bits, f16_bits) = half_folder();
+    let ckpt = Checkpoint::open_folder(&dir).unwrap();
+    let brain = ckpt.half_matrix("brain", 2, 3).unwrap();
+    assert_eq!((brain.format(), brain.nrows(), brain.ncols()), (HalfFormat::Bf16, 2, 3));
+    assert_eq!(brain.bits(), &bf16_bits[..]);
+    let half = ckpt.half_matrix("half", 3, 2).unwrap(); // found under the prefix
+    assert_eq!((half.format(), half.nrows(), half.ncols()), (HalfFormat::F16, 3, 2));
+    assert_eq!(half.bits(), &f16_bits[..]);
+    // the same numbers `matrix` converts to f32 (which the IEEE test above checks)
+    for (m, name) in [(&brain, "brain"), (&half, "half")] {
+        let wide = ckpt.matrix::<f32>(name, m.nrows(), m.ncols()).unwrap();
+        assert!(m.to_f32().iter().zip(&wide).all(|(a, b)| a.to_bits() == b.to_bits()), "{name}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn half_matrix_refuses_other_dtypes_wrong_shapes_and_missing_names() {
+    let (dir, _, _) = half_folder();
+    let ckpt = Checkpoint::open_folder(&dir).unwrap();
+    let err = ckpt.half_matrix("single", 2, 3).unwrap_err();
+    assert!(matches!(err, Error::TensorNotHalf { .. }), "{err}");
+    assert!(message_naming(err, SINGLE_FILE).contains("F32"));
+    let err = ckpt.half_matrix("brain", 3, 2).unwrap_err();
+    assert!(matches!(err, Error::TensorShape { .. }), "{err}");
+    let err = ckpt.half_matrix("absent", 2, 3).unwrap_err();
+    assert!(matches!(err, Error::MissingTensor { .. }), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir = temp_folder("half-f64");
+    save_raw(&dir.join(SINGLE_FILE), "w", Dtype::F64, vec![1, 1], &1f64.to_le_bytes());
+    let err = Checkpoint::open_folder(&dir).unwrap().half_matrix("w", 1, 1).unwrap_err();
+    assert!(matches!(err, Error::TensorNotHalf { .. }), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Random byte changes anywhere in a 16-bit checkpoint, and truncation: `half_matrix`
+    /// answers Ok or a typed error, never a panic; a header left intact gives the bits back.
+    #[test]
+    fn mutated_or_truncated_half_checkpoints_never_panic(
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..8),
+        truncate in proptest::option::of(any::<usize>()),
+    ) {
+        let (dir, bf16_bits, _) = half_folder();
+        let file = dir.join(SINGLE_FILE);
+        let mut bytes = std::fs::read(&file).unwrap();
+        let header_end = (8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize).min(bytes.len());
+        let header_kept = edits.iter().all(|(at, _)| at % bytes.len() >= header_end);
+        let len = bytes.len();
+        for (at, byte) in &edits {
+            bytes[at % len] = *byte;
+        }
+        if let Some(cut) = truncate {
+            bytes.truncate(cut % (len + 1));
+        }
+        std::fs::write(&file, &bytes).unwrap();
+        if let Ok(ckpt) = Checkpoint::open_folder(&dir) {
+            let brain = ckpt.half_matrix("brain", 2, 3);
+            let _ = ckpt.half_matrix("half", 3, 2);
+            let _ = ckpt.half_matrix("single", 2, 3);
+            let _ = ckpt.half_matrix("brain", 6, 1);
+            if header_kept && truncate.is_none() {
+                // only numbers changed: still a matrix; with no change at all, the bits written
+                let brain = brain.unwrap();
+                if edits.is_empty() {
+                    prop_assert_eq!(brain.bits(), &bf16_bits[..]);
+                }
+            }
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
