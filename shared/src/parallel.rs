@@ -27,15 +27,12 @@ pub const MATMUL_MIN_FEATURES_PER_THREAD: usize = 32;
 /// [`crate::causal_attention`]: multiply-adds of the scores, `batch * n_heads * q_len * kv_len
 /// * head_dim`, below which the heads run one after the other on the calling thread. Lower than
 /// matmul's because the count leaves out as much again (weights x values) and the softmax's
-/// `exp`s, and the heads share nothing that a split would do twice. At 2^16 a decode step of a
-/// batch of 8 rows (chapter 9) splits its heads from a cache of about 10 tokens on; at the
-/// first setting, 2^18, it ran them on one core until about 43 tokens while the other waited.
-pub const ATTENTION_MIN_WORK: usize = 1 << 16;
+/// `exp`s, and the heads share nothing that a split would do twice.
+pub const ATTENTION_MIN_WORK: usize = 1 << 18;
 
 /// [`crate::gelu`]: elements below which one core maps them all. 2^13 splits a decode step's
 /// GELU from a batch of 3 rows of GPT-2's 3072-wide MLP on (the first setting, 2^15, kept
-/// even 8 rows on one core). Both changes together: a batch of 8 at 215 against 209 tokens/s,
-/// medians of 4 alternating runs on the 2-core AMD EPYC, within its noise (201-218 each).
+/// even 8 rows on one core).
 pub const GELU_MIN_LEN: usize = 1 << 13;
 // ANCHOR_END: thresholds
 
