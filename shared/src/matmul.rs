@@ -198,7 +198,7 @@ mod tests {
     }
 
     #[test]
-    fn the_f32_kernel_can_be_chosen_and_f64_stays_plain() {
+    fn the_f32_kernel_can_be_chosen() {
         assert_eq!(GemmKernel::Gemm.name(), "gemm");
         assert_eq!(GemmKernel::MatrixMultiply.name(), "matrixmultiply");
         // the only test that sets the kernel; both choices give the same exact products
