@@ -27,6 +27,7 @@ struct Row {
 /// Measure every batch size in `sizes` (GPT-2: a `--config` preset with random weights, or a
 /// `--model` folder), print the table (or JSON) and draw `plot` if given.
 pub fn run(args: &BenchArgs, sizes: &[usize], plot: Option<&Path>) -> MeasureResult<()> {
+    args.choose_kernels(); // --gemm, before anything is timed
     let config = match &args.model.model {
         Some(dir) => ch04_gpt::model::read_config(dir)?,
         None => args.config.gpt2_config().ok_or_else(|| MeasureError::Usage(format!("--batch measures GPT-2 shapes; --config {} is not one", args.config.name())))?,

@@ -100,6 +100,11 @@ pub struct BenchArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// The matrix-multiply kernel of f32 prefill (`shared::matmul_t`): the one chosen for this
+    /// CPU unless given, `matrixmultiply` (the plain path) or `gemm`, to compare the two.
+    #[arg(long, value_enum, value_name = "KERNEL")]
+    pub gemm: Option<shared::matmul::GemmKernel>,
+
     /// --model: a Hugging Face folder to measure instead of random weights
     /// (`tools/bench-vs-pytorch.py` passes the weights it times PyTorch on); --seed: of the
     /// random weights and prompts. The same options, ranges and messages as every binary.
@@ -112,6 +117,13 @@ pub struct BenchArgs {
 }
 
 impl BenchArgs {
+    /// Apply `--gemm` (if given) to every later f32 matrix multiply of this process.
+    pub fn choose_kernels(&self) {
+        if let Some(kernel) = self.gemm {
+            shared::matmul::set_f32_gemm_kernel(kernel);
+        }
+    }
+
     /// What the report's `config` names: the model folder, or the preset.
     pub fn model_label(&self) -> String {
         match &self.model.model {
@@ -286,6 +298,7 @@ pub fn decode_tokens_per_s(g: &DecodeRun) -> f64 {
 pub fn run(args: &BenchArgs, model: &mut dyn Decoder, name: &str) -> MeasureResult<()> {
     let config = model.shape().clone();
     validate(args, &config)?;
+    args.choose_kernels(); // before anything is timed
     let human = !args.json;
     if human {
         say(format!(

@@ -34,7 +34,7 @@ pub struct Kernels {
     /// The f32 dot product inside decode's matrix x vector (`shared::gemv`): `avx2` or
     /// `portable`.
     pub gemv_dot_f32: &'static str,
-    /// The matrix multiply of prefill (`shared::matmul_t`).
+    /// The f32 matrix-multiply kernel of prefill (`shared::matmul_t`): `gemm` or `matrixmultiply`.
     pub sgemm: &'static str,
 }
 
@@ -47,7 +47,7 @@ impl std::fmt::Display for Kernels {
 /// The kernels `shared` picks on this CPU. The rule mirrors `shared::gemv::f32_dot_kernel`:
 /// AVX2 when the CPU has it (x86-64, checked at run time), else the portable loop.
 pub fn kernels() -> Kernels {
-    Kernels { gemv_dot_f32: shared::gemv::f32_dot_kernel_name(), sgemm: "matrixmultiply" }
+    Kernels { gemv_dot_f32: shared::gemv::f32_dot_kernel_name(), sgemm: shared::matmul::f32_gemm_kernel().name() }
 }
 
 #[cfg(test)]
