@@ -86,3 +86,29 @@ fn a_long_cache_splits_the_heads_and_still_gives_the_same_logits() {
     model.restore_caches(&[(k.view(), v.view())]).unwrap();
     fast_equals_plain(model, &[7], 3, "llama, 1100 cached positions");
 }
+
+#[test]
+fn decode_into_refuses_bad_input_without_touching_the_caches_and_works_from_an_empty_cache() {
+    let mut model = KvGpt::<f64>::preallocated(common::fixture_model::<f64>());
+    let vocab = 517;
+    let mut plain = model.clone();
+    plain.set_fast_decode(false);
+    let mut logits = vec![0.0; vocab];
+    // an empty cache: the fast step does not apply yet (nothing allocated), the plain path runs
+    model.decode_into(3, &mut logits).unwrap();
+    let want = plain.forward_last(row(&[3]), true).unwrap();
+    assert!(logits.iter().eq(want.iter()));
+    model.decode_into(4, &mut logits).unwrap(); // now through the fast step
+    assert_eq!(model.current_pos().unwrap(), 2);
+    let err = model.decode_into(4, &mut vec![0.0; vocab - 1]).unwrap_err();
+    assert!(matches!(err, shared::Error::Shape { .. }), "{err}");
+    let err = model.decode_into(vocab as u32, &mut logits).unwrap_err();
+    assert!(matches!(err, shared::Error::TokenOutOfRange { .. }), "{err}");
+    assert_eq!(model.current_pos().unwrap(), 2, "a refused step leaves every cache as it was");
+    // and a full context is the plain path's overflow error
+    let mut tiny = KvGpt::<f64>::preallocated(common::uncached(&common::tiny_mha_config(), 2));
+    let context = 40;
+    tiny.forward_last(row(&prompt(context, 101, 3)), true).unwrap();
+    let err = tiny.decode_into(1, &mut vec![0.0; 101]).unwrap_err();
+    assert!(matches!(err, shared::Error::ContextOverflow { .. }), "{err}");
+}
