@@ -3,10 +3,10 @@
 //! the next ([`DecodeScratch`]), so that a step allocates nothing once they exist.
 //!
 //! The plain path (chapter 4's and chapter 6's layers, each returning a new array) is the
-//! lesson, and every proof of this chapter runs it. This is a harness for speed: a decode step
-//! of a small model is ~120 matrix x vector products with short steps between them (norms,
-//! rotation, attention over the cache, residual adds), and there the plain path's fresh
-//! arrays (a dozen per layer) and per-call checks cost as much as a few of the products.
+//! lesson, and every proof of this chapter runs it. This is its harness for speed and memory: a
+//! decode step of a small model is ~120 matrix x vector products with short steps between them
+//! (norms, rotation, attention over the cache, residual adds), which the plain path runs on a
+//! dozen fresh arrays per layer; here they run in place, and a step allocates nothing.
 //! Every operation below computes what its plain counterpart computes, in the same order, so
 //! the logits are equal bit for bit (`tests/decode_step.rs` checks it for GPT-2 and every
 //! family of chapter 6, in f32 and f64); [`KvModel`](crate::KvModel) runs it only where it
