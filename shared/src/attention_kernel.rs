@@ -98,7 +98,8 @@ fn attend_one_head<F: Float>(
         let (q, mut out) = (q.as_standard_layout(), out.row_mut(0)); // [head_dim]
         let contiguous = "standard layout";
         let out = out.as_slice_mut().expect("a row of the fresh output array");
-        one_query_kernel::<F>()(q.as_slice().expect(contiguous), k.as_slice().expect(contiguous), v.as_slice().expect(contiguous), scale, out);
+        let mut scores = vec![F::zero(); k.nrows()]; // [kv_len]
+        one_query_kernel::<F>()(q.as_slice().expect(contiguous), k.as_slice().expect(contiguous), v.as_slice().expect(contiguous), scale, &mut scores, out);
     } else {
         // prefill: many queries, matrix x matrix, in blocks of queries. A block's scores stop
         // at the last key its last query may see, so most of the masked triangle is skipped.
@@ -152,10 +153,13 @@ pub fn masked_attention<F: Float>(q: ArrayView4<F>, k: ArrayView4<F>, v: ArrayVi
 /// while the others wait (270 times a token for SmolLM2-135M's 30 layers of 9 heads): its
 /// per-key cost is what matters, so it is plain loops over slices, and for f32 on a CPU with
 /// AVX2 the same loops compiled for AVX2 ([`one_query_kernel`]).
+/// `scores` (`[kv_len]`) is the caller's buffer, so a decode step can reuse one.
 #[inline(always)]
-fn one_query<F: Float>(q: &[F], k: &[F], v: &[F], scale: F, out: &mut [F]) {
+fn one_query<F: Float>(q: &[F], k: &[F], v: &[F], scale: F, scores: &mut [F], out: &mut [F]) {
     let head_dim = q.len();
-    let mut scores: Vec<F> = k.chunks_exact(head_dim).map(|k_j| dot(k_j, q) * scale).collect(); // [kv_len]
+    for (s, k_j) in scores.iter_mut().zip(k.chunks_exact(head_dim)) {
+        *s = dot(k_j, q) * scale;
+    }
     softmax_inplace(ArrayViewMut1::from(&mut scores[..]));
     out.fill(F::zero());
     for (&p, v_j) in scores.iter().zip(v.chunks_exact(head_dim)) {
@@ -165,17 +169,29 @@ fn one_query<F: Float>(q: &[F], k: &[F], v: &[F], scale: F, out: &mut [F]) {
     }
 }
 
+/// One query over `kv_len = scores.len()` cached keys and values (rows of `q.len()` values):
+/// `out = softmax(K q * scale) V`, with `scores` as the caller's scratch. The decode kernel of
+/// [`causal_attention`], for a decode path that keeps its own buffers (chapter 8's fast step).
+pub fn one_query_into<F: Float>(q: &[F], k: &[F], v: &[F], scale: F, scores: &mut [F], out: &mut [F]) {
+    let kv_len = scores.len();
+    assert!(k.len() == kv_len * q.len() && v.len() == k.len() && out.len() == q.len(), "one_query_into: shapes");
+    one_query_kernel::<F>()(q, k, v, scale, scores, out)
+}
+
+/// The signature of [`one_query`]: q, keys, values, scale, scores (scratch), out.
+type OneQuery<F> = fn(&[F], &[F], &[F], F, &mut [F], &mut [F]);
+
 /// [`one_query`] for `F`: for f32 on a CPU with AVX2 (checked once, at run time), the same
 /// code compiled for AVX2, eight lanes per instruction instead of four.
-fn one_query_kernel<F: Float>() -> fn(&[F], &[F], &[F], F, &mut [F]) {
-    type Kernel<F> = fn(&[F], &[F], &[F], F, &mut [F]);
+fn one_query_kernel<F: Float>() -> OneQuery<F> {
+    type Kernel<F> = OneQuery<F>;
     static F32: OnceLock<Kernel<f32>> = OnceLock::new();
     let f32_kernel: &dyn Any = F32.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
-            return |q, k, v, scale, out| {
+            return |q, k, v, scale, scores, out| {
                 // SAFETY: the CPU supports AVX2, checked when this closure was chosen.
-                unsafe { one_query_avx2(q, k, v, scale, out) }
+                unsafe { one_query_avx2(q, k, v, scale, scores, out) }
             };
         }
         one_query::<f32>
@@ -192,8 +208,8 @@ fn one_query_kernel<F: Float>() -> fn(&[F], &[F], &[F], F, &mut [F]) {
 /// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn one_query_avx2(q: &[f32], k: &[f32], v: &[f32], scale: f32, out: &mut [f32]) {
-    one_query(q, k, v, scale, out)
+unsafe fn one_query_avx2(q: &[f32], k: &[f32], v: &[f32], scale: f32, scores: &mut [f32], out: &mut [f32]) {
+    one_query(q, k, v, scale, scores, out)
 }
 
 #[cfg(test)]

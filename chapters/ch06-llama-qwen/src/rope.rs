@@ -165,6 +165,31 @@ impl Rope {
         &self.inv_freq
     }
 
+    /// The cosines and sines of every pair's angle at `position` (`[rotary_dim / 2]` each),
+    /// computed as [`apply_inplace`](Self::apply_inplace) computes them: for a decode path that
+    /// rotates one token in every layer with the same angles (chapter 8's fast step).
+    pub fn cos_sin_at<F: Float>(&self, position: usize, cos: &mut [F], sin: &mut [F]) {
+        let position = F::cast(position as f64);
+        for ((&f, c), s) in self.inv_freq.iter().zip(cos.iter_mut()).zip(sin.iter_mut()) {
+            let angle = position * F::cast(f); // in F, as apply_inplace
+            let (sa, ca) = angle.as_f64().sin_cos();
+            (*c, *s) = (F::cast(ca), F::cast(sa));
+        }
+    }
+
+    /// Rotate one token's heads, `head_dim` values each one after the other, by the angles of
+    /// [`cos_sin_at`](Self::cos_sin_at): the same result as [`apply_inplace`](Self::apply_inplace).
+    pub fn rotate_heads<F: Float>(&self, heads: &mut [F], cos: &[F], sin: &[F]) {
+        let half = self.inv_freq.len();
+        for head in heads.chunks_exact_mut(self.head_dim) {
+            for i in 0..half {
+                let (x1, x2) = (head[i], head[i + half]);
+                head[i] = x1 * cos[i] - x2 * sin[i];
+                head[i + half] = x2 * cos[i] + x1 * sin[i];
+            }
+        }
+    }
+
     /// x: `[batch, heads, seq, head_dim]`, token `t` at position `start_pos + t` -> the same shape.
     pub fn apply<F: Float>(&self, x: ArrayView4<F>, start_pos: usize) -> Result<Array4<F>> {
         let mut y = x.to_owned();

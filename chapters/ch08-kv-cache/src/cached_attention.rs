@@ -41,6 +41,12 @@ impl<F: Float, A> CachedAttention<F, A> {
         &mut self.cache
     }
 
+    /// The weights and the cache at once (chapter 8's fast decode step reads one and writes
+    /// the other).
+    pub(crate) fn parts_mut(&mut self) -> (&A, &mut KvCache<F>) {
+        (&self.attn, &mut self.cache)
+    }
+
     /// The wrapped attention: the weights.
     pub fn attn(&self) -> &A {
         &self.attn

@@ -124,6 +124,52 @@ impl<F: Float> KvCache<F> {
     }
     // ANCHOR_END: reset
 
+    /// Can [`push_one`](Self::push_one) write one more position of `n_kv_heads` heads of
+    /// `head_dim`? Only a preallocated cache whose buffers exist (after the prompt), of a batch
+    /// of one, with room left: chapter 8's fast decode step checks every layer first and
+    /// otherwise takes the plain path.
+    pub(crate) fn can_push_one(&self, n_kv_heads: usize, head_dim: usize) -> bool {
+        let CacheStorage::Preallocated { capacity } = self.storage else { return false };
+        match (&self.cache_k, &self.cache_v) {
+            (Some(k), Some(v)) => {
+                k.dim() == (1, n_kv_heads, capacity, head_dim) && v.dim() == k.dim() && k.is_standard_layout() && v.is_standard_layout() && self.len < capacity
+            }
+            _ => false,
+        }
+    }
+
+    /// The fast decode step's append (after [`can_push_one`](Self::can_push_one)): one
+    /// position, k and v `[n_kv_heads * head_dim]` (head after head), written at the pointer,
+    /// as [`append`](Self::append) would write them.
+    pub(crate) fn push_one(&mut self, k: &[F], v: &[F]) {
+        let (capacity, head_dim) = match &self.cache_k {
+            Some(a) => (a.dim().2, a.dim().3),
+            None => unreachable!("push_one after can_push_one"),
+        };
+        let at = self.len;
+        for (buffer, new) in [(&mut self.cache_k, k), (&mut self.cache_v, v)] {
+            let data = buffer.as_mut().and_then(|a| a.as_slice_mut()).expect("checked by can_push_one");
+            for (h, row) in new.chunks_exact(head_dim).enumerate() {
+                let start = (h * capacity + at) * head_dim; // [0, h, at, ..]
+                data[start..start + head_dim].copy_from_slice(row);
+            }
+        }
+        self.bytes_copied += 2 * k.len() as u64 * std::mem::size_of::<F>() as u64;
+        self.len += 1;
+    }
+
+    /// Keys and values of KV head `h` (batch row 0), positions `0..len`, `len * head_dim` values
+    /// each, for the fast decode step (a preallocated cache with its buffers).
+    pub(crate) fn head_rows(&self, h: usize) -> (&[F], &[F]) {
+        fn rows<F: Float>(a: &Option<Array4<F>>, h: usize, len: usize) -> &[F] {
+            let a = a.as_ref().expect("a preallocated cache with its buffers");
+            let (capacity, head_dim) = (a.dim().2, a.dim().3);
+            let start = h * capacity * head_dim;
+            &a.as_slice().expect("standard layout")[start..start + len * head_dim]
+        }
+        (rows(&self.cache_k, h, self.len), rows(&self.cache_v, h, self.len))
+    }
+
     /// Bytes of keys and values of the cached positions.
     pub fn bytes(&self) -> usize {
         2 * self.keys().len() * std::mem::size_of::<F>()

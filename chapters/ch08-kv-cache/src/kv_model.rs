@@ -7,7 +7,9 @@ use crate::kv_cache::{CacheStorage, KvCache};
 use ch03_attention::MultiHeadAttention;
 use ch04_gpt::{generate, CausalLm, GenerateOptions, Generation, Gpt};
 use ch06_llama_qwen::{Decoder, FeedForward, FeedForwardLayer, RotaryAttention};
-use ndarray::ArrayView4;
+use crate::decode_step::{self, DecodeScratch};
+use ndarray::{Array2, ArrayView2, ArrayView4};
+use std::any::Any;
 use shared::{Error, Float, GptConfig, Result};
 
 // Exercise ch08-3 (`current_pos()` from the caches, positions of new tokens, reset):
@@ -30,6 +32,10 @@ pub struct KvModel<M> {
     model: M,
     /// Feed a long prompt in chunks of this many tokens (`None`: all at once).
     prefill_chunk: Option<usize>,
+    /// Decode steps (one token, batch 1) take the fast path of `decode_step.rs` (on by default).
+    fast_decode: bool,
+    /// That path's buffers, kept from one step to the next.
+    scratch: ScratchSlot,
 }
 
 /// GPT-2 with a KV cache in every layer.
@@ -51,6 +57,11 @@ pub trait WithCaches: CausalLm<Attn: HoldsCache<Self::Float>> + Sized {
     fn remove_caches(self) -> Self::Plain;
     /// Every layer's cache, first layer first, to write (only [`KvModel::restore_caches`] does).
     fn caches_mut(&mut self) -> Vec<&mut KvCache<Self::Float>>;
+    /// One token of a batch of one at the caches' length, through the fast path of
+    /// `decode_step.rs` (the same logits), into `logits` (`[vocab_size]`); `None`, with nothing
+    /// touched, where that path does not apply (then the caller checks the position and runs
+    /// the plain path).
+    fn decode_step(&mut self, token: u32, scratch: &mut DecodeScratch<Self::Float>, logits: &mut [Self::Float]) -> Option<Result<()>>;
 }
 
 /// An attention layer that owns a cache (so [`KvModel`] can read every layer's length).
@@ -76,10 +87,16 @@ impl<F: Float> WithCaches for Gpt<F, CachedAttention<F>> {
     fn caches_mut(&mut self) -> Vec<&mut KvCache<F>> {
         self.blocks.iter_mut().map(|b| b.attn.cache_mut()).collect()
     }
+    fn decode_step(&mut self, token: u32, scratch: &mut DecodeScratch<F>, logits: &mut [F]) -> Option<Result<()>> {
+        let c = &self.config;
+        let pos = self.blocks.first()?.attn.cache().len();
+        let ready = pos < c.context_length && self.blocks.iter().all(|b| b.attn.cache().len() == pos && b.attn.cache().can_push_one(c.n_kv_heads, c.head_dim()));
+        ready.then(|| decode_step::gpt2_step(self, token, pos, scratch, logits))
+    }
 }
 
 /// Chapter 6's decoders, and chapter 7's with a mixture of experts as feed-forward `M`.
-impl<F: Float, M: FeedForwardLayer<F>> WithCaches for Decoder<F, CachedAttention<F, RotaryAttention<F>>, M> {
+impl<F: Float, M: FeedForwardLayer<F> + 'static> WithCaches for Decoder<F, CachedAttention<F, RotaryAttention<F>>, M> {
     type Plain = Decoder<F, RotaryAttention<F>, M>;
     fn add_caches(model: Self::Plain, storage: CacheStorage) -> Self {
         model.map_attention(|attn| CachedAttention::new(attn, storage))
@@ -89,6 +106,16 @@ impl<F: Float, M: FeedForwardLayer<F>> WithCaches for Decoder<F, CachedAttention
     }
     fn caches_mut(&mut self) -> Vec<&mut KvCache<F>> {
         self.blocks.iter_mut().map(|b| b.attn.cache_mut()).collect()
+    }
+    fn decode_step(&mut self, token: u32, scratch: &mut DecodeScratch<F>, logits: &mut [F]) -> Option<Result<()>> {
+        let c = &self.config;
+        let pos = self.blocks.first()?.attn.cache().len();
+        let ready = pos < c.context_length
+            && self.blocks.iter().all(|b| {
+                let cache = b.attn.cache();
+                cache.len() == pos && cache.can_push_one(c.n_kv_heads, c.head_dim) && decode_step::dense::<F, M>(&b.mlp).is_some()
+            });
+        ready.then(|| decode_step::decoder_step(self, token, pos, scratch, logits))
     }
 }
 
@@ -101,6 +128,10 @@ impl<M: WithCaches> KvModel<M> {
         KvModel {
             model: M::add_caches(model, storage),
             prefill_chunk: None,
+            // off while a learner's append or cached attention is in (exercises ch08-1, ch08-2):
+            // then every step runs their code, which the fast step would skip
+            fast_decode: !cfg!(any(feature = "ex-ch08-1", feature = "ex-ch08-2")),
+            scratch: ScratchSlot::default(),
         }
     }
 
@@ -162,6 +193,56 @@ impl<M: WithCaches> KvModel<M> {
     }
     // ANCHOR_END: restore_caches
 
+    /// Whether decode steps (one token, batch 1, cached) take the fast path of `decode_step.rs`
+    /// (the default) or chapter 4's and 6's layers, for comparing the two.
+    pub fn set_fast_decode(&mut self, on: bool) {
+        self.fast_decode = on;
+    }
+
+    /// One cached decode step of `token` with the logits written into `logits`
+    /// (`[vocab_size]`): once the prompt is cached, nothing is allocated (the fast path's
+    /// buffers are kept). Where the fast path does not apply, the plain path runs and its
+    /// logits are copied.
+    pub fn decode_into(&mut self, token: u32, logits: &mut [M::Float]) -> Result<()> {
+        let vocab_size = self.model.vocab_size();
+        if logits.len() != vocab_size {
+            return Err(Error::Shape { op: "KvModel::decode_into", expected: format!("logits of {vocab_size}"), found: format!("{}", logits.len()) });
+        }
+        if let Some(done) = self.fast_step(token, logits) {
+            return done;
+        }
+        let start = self.current_pos()?;
+        self.check_fits(start, 1)?;
+        let ids = [token];
+        let ids = ndarray::ArrayView2::from_shape((1, 1), &ids[..]).expect("one token");
+        let last = self.model.forward_last(ids, start, true)?; // [1, vocab]
+        logits.iter_mut().zip(last.iter()).for_each(|(l, &x)| *l = x);
+        Ok(())
+    }
+
+    /// The fast decode step, if it applies (on, and the model says it can); `None` otherwise.
+    #[cfg_attr(feature = "ex-ch08-3", allow(dead_code))] // the stub of exercise ch08-3 does not call it
+    fn fast_step(&mut self, token: u32, logits: &mut [M::Float]) -> Option<Result<()>> {
+        if !self.fast_decode {
+            return None;
+        }
+        let scratch = self.scratch.get::<M::Float>();
+        self.model.decode_step(token, scratch, logits)
+    }
+
+    /// [`forward_last`](Self::forward_last) of one cached token through the fast step:
+    /// `[1, vocab_size]`, or `None` where it does not apply.
+    #[cfg_attr(feature = "ex-ch08-3", allow(dead_code))]
+    fn fast_forward_last(&mut self, ids: ArrayView2<u32>) -> Option<Result<Array2<M::Float>>> {
+        if ids.dim() != (1, 1) {
+            return None;
+        }
+        let mut logits = Array2::zeros((1, self.model.vocab_size()));
+        let out = logits.as_slice_mut().expect("fresh array");
+        let done = self.fast_step(ids[[0, 0]], out)?;
+        Some(done.map(|()| logits))
+    }
+
     /// Feed a long prompt in chunks of this many tokens (`None`, the default: all at once).
     pub fn set_prefill_chunk(&mut self, chunk: Option<usize>) {
         self.prefill_chunk = chunk;
@@ -219,5 +300,31 @@ impl<F: Float> KvGpt<F> {
     /// GPT-2's dimensions.
     pub fn config(&self) -> &GptConfig {
         &self.model.config
+    }
+}
+
+/// The fast decode step's buffers, for any float type (created at the first step). A clone
+/// starts without them: they hold nothing between steps.
+#[derive(Default)]
+struct ScratchSlot(Option<Box<dyn Any + Send + Sync>>);
+
+impl ScratchSlot {
+    fn get<F: Float>(&mut self) -> &mut DecodeScratch<F> {
+        if !self.0.as_ref().is_some_and(|b| b.is::<DecodeScratch<F>>()) {
+            self.0 = Some(Box::new(DecodeScratch::<F>::default()));
+        }
+        self.0.as_mut().and_then(|b| b.downcast_mut()).expect("just made")
+    }
+}
+
+impl Clone for ScratchSlot {
+    fn clone(&self) -> Self {
+        ScratchSlot::default()
+    }
+}
+
+impl std::fmt::Debug for ScratchSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ScratchSlot")
     }
 }

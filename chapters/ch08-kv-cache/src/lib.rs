@@ -16,12 +16,14 @@
 //! The price is memory: [`memory`] computes how much.
 
 pub mod cached_attention;
+pub mod decode_step;
 pub mod inspect;
 pub mod kv_cache;
 pub mod kv_model;
 pub mod memory;
 
 pub use cached_attention::CachedAttention;
+pub use decode_step::DecodeScratch;
 pub use inspect::CacheInfo;
 pub use kv_cache::{CacheStorage, KvCache};
 pub use kv_model::{HoldsCache, KvDecoder, KvGpt, KvModel, LayerKv, WithCaches};

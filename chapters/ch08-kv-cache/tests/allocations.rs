@@ -12,12 +12,16 @@
 //! and the causal mask row, which have one entry per cached position
 //! (`4 bytes x n_layers x (n_heads + 1)` per extra position).
 //! The concatenating cache, which re-copies everything per step, is shown to fail that bound.
-//! (The step still allocates its activations, a fixed count per token; see the performance
-//! chapter.)
+//!
+//! Then the whole step: once the prompt is cached, a decode step through
+//! [`KvModel::decode_into`] (the fast step, into the caller's logits) allocates nothing at all,
+//! for GPT-2 and for a rotary family; through `forward_last` it allocates exactly one array, the
+//! logits it returns.
 
 mod common;
 
-use ch08_kv_cache::{CacheStorage, KvCache, KvGpt};
+use ch06_llama_qwen::{Decoder, DecoderConfig, Family};
+use ch08_kv_cache::{CacheStorage, KvCache, KvDecoder, KvGpt, KvModel, WithCaches};
 use common::tiny_mha_config;
 use ndarray::{s, Array4};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -209,4 +213,66 @@ fn the_concatenating_cache_fails_the_same_bound() {
         bytes_late >= bytes_early + scores_growth + cache_growth,
         "concatenation should allocate the growing cache: {bytes_early} -> {bytes_late} bytes"
     );
+}
+
+/// Allocation calls of one [`KvModel::decode_into`] step at each cache length of `at`, after a
+/// 4-token prompt, and of one `forward_last` step just after. Measured on a rayon worker, where
+/// generation runs every step (`KvModel::generate`); the logits buffer is the caller's.
+fn decode_allocations<M: WithCaches + Send>(model: &mut KvModel<M>, at: [usize; 2]) -> ([u64; 2], u64) {
+    let vocab = vocab_of(model);
+    let mut logits = vec![<M::Float as shared::Float>::cast(0.0); vocab];
+    shared::on_worker_thread(|| {
+        model.forward_last(common::row(&[1, 2, 3, 4]), true).unwrap();
+        let mut counted = [u64::MAX; 2];
+        let calls_of = |f: &mut dyn FnMut()| {
+            CALLS.store(0, Ordering::SeqCst);
+            MEASURING.with(|m| m.set(true));
+            COUNTING.store(true, Ordering::SeqCst);
+            f();
+            COUNTING.store(false, Ordering::SeqCst);
+            MEASURING.with(|m| m.set(false));
+            CALLS.load(Ordering::SeqCst)
+        };
+        while model.current_pos().unwrap() <= at[1] {
+            let pos = model.current_pos().unwrap();
+            let token = (pos % 50) as u32;
+            let calls = calls_of(&mut || model.decode_into(token, &mut logits).expect("decode step"));
+            if let Some(i) = at.iter().position(|&p| p == pos) {
+                counted[i] = calls;
+            }
+        }
+        let returned = calls_of(&mut || {
+            model.forward_last(common::row(&[5]), true).expect("decode step");
+        });
+        (counted, returned)
+    })
+}
+
+fn vocab_of<M: WithCaches>(model: &KvModel<M>) -> usize {
+    ch04_gpt::CausalLm::vocab_size(model.model())
+}
+
+#[test]
+fn a_decode_step_allocates_nothing_once_the_prompt_is_cached() {
+    let _one = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let at = [6, 36];
+    let gpt2 = tiny_mha_config(); // 2 layers, 4 heads, context 40
+    let mut model = KvGpt::<f32>::preallocated(common::uncached(&gpt2, 3));
+    let (steps, returned) = decode_allocations(&mut model, at);
+    assert_eq!(steps, [0, 0], "GPT-2: allocations of a decode step at positions {at:?}");
+    assert_eq!(returned, 1, "GPT-2: forward_last allocates the logits it returns, and nothing else");
+    let llama = DecoderConfig { context_length: 40, ..DecoderConfig::tiny(Family::Llama, 61, 32, 2, 4, 2) };
+    let mut model = KvDecoder::<f32>::preallocated(Decoder::<f32>::random(&llama, 3).unwrap());
+    let (steps, returned) = decode_allocations(&mut model, at);
+    assert_eq!(steps, [0, 0], "Llama (GQA): allocations of a decode step at positions {at:?}");
+    assert_eq!(returned, 1, "Llama: forward_last allocates the logits it returns, and nothing else");
+}
+
+#[test]
+fn the_plain_path_allocates_per_step_so_the_count_can_fail() {
+    let _one = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut model = KvGpt::<f32>::preallocated(common::uncached(&tiny_mha_config(), 3));
+    model.set_fast_decode(false);
+    let (steps, _) = decode_allocations(&mut model, [6, 36]);
+    assert!(steps.iter().all(|&calls| calls > 10), "chapter 4's layers return new arrays: {steps:?} allocations");
 }

@@ -53,6 +53,9 @@ impl<M: WithCaches> KvModel<M> {
         if !use_cache {
             return self.model.forward_last(ids, 0, false);
         }
+        if let Some(logits) = self.fast_forward_last(ids) {
+            return logits; // one token after the prompt: the fast step of decode_step.rs, the same logits
+        }
         let start = self.current_pos()?;
         self.check_fits(start, ids.ncols())?;
         self.model.forward_last(ids, start, true)
