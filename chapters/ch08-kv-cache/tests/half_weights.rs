@@ -11,7 +11,7 @@ use ch04_gpt::{GenerateOptions, Gpt, Sampling};
 use ch06_llama_qwen::Decoder;
 use ch08_kv_cache::{KvDecoder, KvGpt, KvModel, WithCaches};
 use common::{max_abs_diff, prompt, row};
-use shared::checkpoint::{narrow_file, SINGLE_FILE};
+use shared::checkpoint::narrow_file;
 use shared::half_matrix::HalfFormat;
 use shared::tolerance::F32_REORDERED;
 use shared::Checkpoint;
@@ -21,20 +21,26 @@ fn fixture_dir(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(name)
 }
 
-/// A copy of fixture `name`'s `model.safetensors` with every tensor rounded to `format`.
+/// A copy of fixture folder `name` with every tensor of every safetensors file (a single file
+/// or shards) rounded to `format`.
 fn narrowed_copy(name: &str, format: HalfFormat) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ch08-half-{name}-{}-{}", format.name(), std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(SINGLE_FILE);
-    std::fs::copy(fixture_dir(name).join(SINGLE_FILE), &file).unwrap();
-    narrow_file(&file, format).unwrap();
-    file
+    for entry in std::fs::read_dir(fixture_dir(name)).unwrap() {
+        let from = entry.unwrap().path();
+        let to = dir.join(from.file_name().unwrap());
+        std::fs::copy(&from, &to).unwrap();
+        if to.extension().is_some_and(|e| e == "safetensors") {
+            narrow_file(&to, format).unwrap();
+        }
+    }
+    dir
 }
 
 /// Both models see the same prompt (a prefill), then the same `steps` tokens one at a time
 /// through the fast decode step; every logit within tolerance. Then greedy generation from a
 /// fresh prompt gives the same tokens.
-fn same_logits_and_tokens<M: WithCaches<Float = f32> + Clone>(half: KvModel<M>, plain: KvModel<M>, vocab: u32, what: &str) {
+fn same_logits_and_tokens<M: WithCaches<Float = f32> + Clone + Send>(half: KvModel<M>, plain: KvModel<M>, vocab: u32, what: &str) {
     for prompt_len in [5, 40] {
         // 5 rows: the few-rows kernel; 40 rows: the prefill path, weights widened in blocks
         let (mut half, mut plain) = (half.clone(), plain.clone());
@@ -67,8 +73,8 @@ fn same_logits_and_tokens<M: WithCaches<Float = f32> + Clone>(half: KvModel<M>, 
     assert_eq!(a, b, "{what}: greedy tokens");
 }
 
-fn open(file: &Path, keep: bool) -> Checkpoint {
-    Checkpoint::open(file).unwrap().keeping_16_bit(keep)
+fn open(dir: &Path, keep: bool) -> Checkpoint {
+    Checkpoint::open_folder(dir).unwrap().keeping_16_bit(keep)
 }
 
 #[test]
@@ -89,7 +95,7 @@ fn gpt2_with_16_bit_weights_equals_the_f32_path_on_the_same_numbers() {
             vocab,
             &format!("gpt2-tiny-b {}", format.name()),
         );
-        std::fs::remove_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::remove_dir_all(&file).unwrap();
     }
 }
 
@@ -113,6 +119,6 @@ fn rotary_models_with_16_bit_weights_equal_the_f32_path_on_the_same_numbers() {
             vocab,
             &format!("{name} bf16"),
         );
-        std::fs::remove_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::remove_dir_all(&file).unwrap();
     }
 }
