@@ -56,6 +56,14 @@ impl<F: Float> Embedding<F> {
         Ok(())
     }
 
+    /// Row `id` (in range): a view of the f32/f64 table, or the 16-bit row widened.
+    fn row(&self, id: usize) -> ndarray::CowArray<'_, F, ndarray::Ix1> {
+        match &self.half {
+            Some(h) => ndarray::CowArray::from(h.row(id).iter().map(|&b| F::cast_f32(h.format().widen(b))).collect::<ndarray::Array1<F>>()),
+            None => ndarray::CowArray::from(self.weight.row(id)),
+        }
+    }
+
     /// The table as the tied LM head: `h . table^T`, h `[n, dim]` -> `[n, num_embeddings]`.
     pub fn logits(&self, h: ArrayView2<F>) -> Result<Array2<F>> {
         match &self.half {
@@ -84,10 +92,7 @@ impl<F: Float> Embedding<F> {
                     vocab_size: self.num_embeddings(),
                 });
             }
-            match &self.half {
-                Some(h) => dst.iter_mut().zip(h.row(id)).for_each(|(d, &b)| *d = F::cast_f32(h.format().widen(b))),
-                None => dst.assign(&self.weight.row(id)),
-            }
+            dst.assign(&self.row(id));
         }
         Ok(out)
     }

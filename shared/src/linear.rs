@@ -134,14 +134,16 @@ impl<F: Float> Linear<F> {
         }
     }
 
+    // ANCHOR: forward
     /// x: `[n, in]` -> `[n, out]`
     pub fn forward(&self, x: ArrayView2<F>) -> Result<Array2<F>> {
         let bias = self.bias.as_ref().map(|b| b.view());
         match &self.half {
-            Some(h) => linear_half(x, h, bias),
+            Some(h) => linear_half(x, h, bias), // 16-bit weights, widened inside the kernels
             None => linear(x, self.weight.view(), bias),
         }
     }
+    // ANCHOR_END: forward
 
     /// One row: `y = W x + b`, x `[in]` -> y `[out]`, written into `y` (decode's step, which
     /// allocates nothing); the same arithmetic as [`Linear::forward`] of one row.
@@ -164,6 +166,7 @@ impl<F: Float> Linear<F> {
     }
 }
 
+// ANCHOR: read_half
 /// Tensor `name` (`[rows, cols]`) as a [`HalfMatrix`], when the checkpoint keeps 16-bit
 /// weights and the file stores this one in bf16 or f16; else `None` (read it as `F`).
 pub(crate) fn read_half(ckpt: &Checkpoint, name: &str, rows: usize, cols: usize) -> Result<Option<HalfMatrix>> {
@@ -172,6 +175,7 @@ pub(crate) fn read_half(ckpt: &Checkpoint, name: &str, rows: usize, cols: usize)
     }
     ckpt.half_matrix(name, rows, cols).map(Some)
 }
+// ANCHOR_END: read_half
 
 /// Rows `rows` of `w`, widened to `F`: `[rows.len(), cols]`.
 pub(crate) fn widen_rows<F: Float>(w: &HalfMatrix, rows: std::ops::Range<usize>) -> Array2<F> {
