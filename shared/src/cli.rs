@@ -421,4 +421,26 @@ mod tests {
         let below = file.join("below");
         assert!(writable_folder(below.to_str().unwrap()).unwrap_err().starts_with("cannot write into"));
     }
+
+    #[test]
+    fn weights_run_as_stored_unless_asked_and_are_never_rounded_down() {
+        let dir = std::env::temp_dir().join(format!("shared-open-weights-{}", std::process::id()));
+        let file = dir.join(crate::checkpoint::SINGLE_FILE);
+        let w = |values: Vec<f32>| vec![("w.weight".to_string(), vec![2, 2], values), ("n.weight".to_string(), vec![2], vec![1.0, 1.0])];
+        crate::checkpoint::save_f32(&file, &w(vec![1.0, 2.0, 3.0, 4.0])).unwrap();
+        // an f32 folder: f32 as stored or asked; bf16 asked is an error, not a rounding
+        assert_eq!(open_weights(&dir, None).unwrap().1, Weights::F32);
+        assert!(!open_weights(&dir, Some(Weights::F32)).unwrap().0.keeps_16_bit());
+        let err = open_weights(&dir, Some(Weights::Bf16)).map(|_| ()).unwrap_err();
+        assert!(matches!(err, crate::Error::InvalidArgument(_)), "{err}");
+        // a bf16 folder: bf16 as stored (kept 16-bit), f32 when asked, f16 refused
+        crate::checkpoint::narrow_file(&file, crate::half_matrix::HalfFormat::Bf16).unwrap();
+        let (ckpt, held) = open_weights(&dir, None).unwrap();
+        assert_eq!((held, ckpt.keeps_16_bit()), (Weights::Bf16, true));
+        assert_eq!(open_weights(&dir, Some(Weights::Bf16)).unwrap().1, Weights::Bf16);
+        let (ckpt, held) = open_weights(&dir, Some(Weights::F32)).unwrap();
+        assert_eq!((held, ckpt.keeps_16_bit()), (Weights::F32, false));
+        assert!(open_weights(&dir, Some(Weights::F16)).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
