@@ -62,8 +62,7 @@ pub fn logits_match<M: WithCaches>(
         let last: Vec<f64> = logits.row(logits.nrows() - 1).iter().map(|x| x.as_f64()).collect();
         let next = ch04_gpt::sampling::argmax(&last);
         seq.push(next);
-        logits = model.forward(row(&[next]), true).unwrap().index_axis_move(Axis(0), 0);
-        // [1, vocab]
+        logits = model.forward(row(&[next]), true).unwrap().index_axis_move(Axis(0), 0); // [1, vocab]
     }
     worst
 }
@@ -76,10 +75,7 @@ pub fn row(ids: &[u32]) -> ArrayView2<'_, u32> {
 
 pub fn max_abs_diff<F: Float>(a: &Array2<F>, b: ArrayView2<F>) -> f64 {
     assert_eq!(a.dim(), b.dim());
-    a.iter()
-        .zip(b.iter())
-        .map(|(x, y)| (x.as_f64() - y.as_f64()).abs())
-        .fold(0.0, f64::max)
+    a.iter().zip(b.iter()).map(|(x, y)| (x.as_f64() - y.as_f64()).abs()).fold(0.0, f64::max)
 }
 
 /// A fixed pseudo-random prompt of `len` ids below `vocab`.
