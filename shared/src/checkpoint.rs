@@ -37,6 +37,9 @@ pub struct Checkpoint {
     shards: Vec<Shard>,
     /// Every tensor name -> the shard (into `shards`) that holds it.
     tensors: BTreeMap<String, usize>,
+    /// Whether layers loading from this checkpoint keep bf16/f16 matrices in 16 bits
+    /// ([`Checkpoint::keeping_16_bit`]) instead of widening them to the model's float type.
+    keep_16_bit: bool,
 }
 
 /// One mapped safetensors file.
@@ -113,7 +116,7 @@ impl Checkpoint {
     pub fn open(path: &Path) -> Result<Self> {
         let shard = Shard::map(path)?;
         let tensors = shard.header()?.names().into_iter().map(|n| (n.to_string(), 0)).collect();
-        Ok(Checkpoint { path: path.to_path_buf(), index: None, shards: vec![shard], tensors })
+        Ok(Checkpoint { path: path.to_path_buf(), index: None, shards: vec![shard], tensors, keep_16_bit: false })
     }
 
     /// Open the shards named by the index file at `index` (shards live beside it).
@@ -151,7 +154,67 @@ impl Checkpoint {
                 });
             }
         }
-        Ok(Checkpoint { path: index.to_path_buf(), index: Some(index.to_path_buf()), shards, tensors })
+        Ok(Checkpoint { path: index.to_path_buf(), index: Some(index.to_path_buf()), shards, tensors, keep_16_bit: false })
+    }
+
+    /// With `true`, the weight matrices a layer loads ([`Linear`](crate::Linear),
+    /// [`Embedding`](crate::Embedding)) stay in 16 bits when the file stores them in bf16 or
+    /// f16 (see [`half_matrix`](crate::half_matrix)); f32 tensors, vectors and norms load as
+    /// before. With `false` (the default), every tensor is widened to the model's float type.
+    pub fn keeping_16_bit(mut self, keep: bool) -> Self {
+        self.keep_16_bit = keep;
+        self
+    }
+
+    /// Whether [`Checkpoint::keeping_16_bit`] is on.
+    pub fn keeps_16_bit(&self) -> bool {
+        self.keep_16_bit
+    }
+
+    /// The 16-bit format tensor `name` is stored in, or `None` for any other dtype (a missing
+    /// tensor is [`Error::MissingTensor`]).
+    pub fn half_format_of(&self, name: &str) -> Result<Option<HalfFormat>> {
+        let shape = self.shape_of(name)?;
+        let (_, view) = self.find(name, &shape)?;
+        Ok(match view.dtype() {
+            Dtype::BF16 => Some(HalfFormat::Bf16),
+            Dtype::F16 => Some(HalfFormat::F16),
+            _ => None,
+        })
+    }
+
+    /// The 16-bit format of the checkpoint's matrices: `Some` when every tensor with two
+    /// dimensions is stored in that one format, else `None` (f32, f64, or a mix).
+    pub fn matrices_half_format(&self) -> Result<Option<HalfFormat>> {
+        let mut found = None;
+        for (name, &i) in &self.tensors {
+            let header = self.shards[i].header()?;
+            let Ok(view) = header.tensor(name) else { continue };
+            if view.shape().len() != 2 {
+                continue;
+            }
+            let format = match view.dtype() {
+                Dtype::BF16 => HalfFormat::Bf16,
+                Dtype::F16 => HalfFormat::F16,
+                _ => return Ok(None),
+            };
+            if found.is_some_and(|f| f != format) {
+                return Ok(None);
+            }
+            found = Some(format);
+        }
+        Ok(found)
+    }
+
+    /// The stored shape of tensor `name` (with or without the prefix).
+    fn shape_of(&self, name: &str) -> Result<Vec<usize>> {
+        let found = PREFIXES.iter().find_map(|p| self.tensors.get_key_value(&format!("{p}{name}")));
+        let Some((full, &i)) = found else {
+            return self.find(name, &[]).map(|_| vec![]); // the error `find` gives for a missing tensor
+        };
+        let header = self.shards[i].header()?;
+        let view = header.tensor(full).map_err(|e| Error::BadCheckpoint { path: self.shards[i].path.clone(), reason: e.to_string() })?;
+        Ok(view.shape().to_vec())
     }
 
     /// The single file, or the index of a sharded checkpoint.
@@ -303,13 +366,48 @@ fn release(mmap: &memmap2::Mmap, bytes: &[u8]) {
 /// Write tensors to a safetensors file atomically (temporary file, then rename).
 /// Used by tests and tools that make small checkpoints; `F` values are stored as f32.
 pub fn save_f32(path: &Path, tensors: &[(String, Vec<usize>, Vec<f32>)]) -> Result<()> {
+    save_as(path, tensors, None)
+}
+
+/// Rewrite the safetensors file at `path` with every floating-point tensor rounded to `format`
+/// (nearest, ties to even), as a Hugging Face bf16 or f16 checkpoint stores them: how tests and
+/// tools make 16-bit checkpoints from a model saved in f32.
+pub fn narrow_file(path: &Path, format: HalfFormat) -> Result<()> {
+    let ckpt = Checkpoint::open(path)?;
+    let mut tensors = vec![];
+    for name in ckpt.names() {
+        let shape = ckpt.shape_of(&name)?;
+        let values: Array<f32, IxDyn> = ckpt.tensor(&name, &shape)?;
+        tensors.push((name, shape, values.iter().copied().collect::<Vec<f32>>()));
+    }
+    drop(ckpt);
+    save_as(path, &tensors, Some(format))
+}
+
+/// [`save_f32`], or each value rounded to `half` when given.
+fn save_as(path: &Path, tensors: &[(String, Vec<usize>, Vec<f32>)], half: Option<HalfFormat>) -> Result<()> {
+    let narrowed: Vec<Vec<u8>> = match half {
+        None => vec![],
+        Some(format) => tensors
+            .iter()
+            .map(|(_, _, data)| data.iter().flat_map(|&v| format.narrow(v).to_le_bytes()).collect())
+            .collect(),
+    };
+    let dtype = match half {
+        None => Dtype::F32,
+        Some(HalfFormat::Bf16) => Dtype::BF16,
+        Some(HalfFormat::F16) => Dtype::F16,
+    };
     let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
         .iter()
-        .map(|(name, shape, data)| {
-            let bytes: &[u8] = unsafe {
-                std::slice::from_raw_parts(data.as_ptr() as *const u8, data.len() * 4)
+        .enumerate()
+        .map(|(k, (name, shape, data))| {
+            let bytes: &[u8] = match half {
+                Some(_) => &narrowed[k],
+                // SAFETY: f32 has no padding; the slice covers exactly `data`'s bytes
+                None => unsafe { std::slice::from_raw_parts(data.as_ptr() as *const u8, data.len() * 4) },
             };
-            let view = safetensors::tensor::TensorView::new(Dtype::F32, shape.clone(), bytes)
+            let view = safetensors::tensor::TensorView::new(dtype, shape.clone(), bytes)
                 .map_err(|e| Error::BadCheckpoint {
                     path: path.to_path_buf(),
                     reason: e.to_string(),

@@ -62,6 +62,70 @@ pub fn default_model_dir() -> PathBuf {
     shared.parent().unwrap_or(shared).join(DEFAULT_MODEL)
 }
 
+/// `--weights`: how a model's weight matrices are held in memory (the binaries that measure
+/// decode take it: the bench tool, chapter 8's demo).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Weights {
+    /// 4 bytes a weight (a 16-bit checkpoint widened when it is read).
+    F32,
+    /// bfloat16, 2 bytes a weight, widened to f32 inside the decode kernel.
+    Bf16,
+    /// IEEE half, 2 bytes a weight, widened to f32 inside the decode kernel.
+    F16,
+}
+
+impl Weights {
+    /// `"f32"`, `"bf16"` or `"f16"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Weights::F32 => "f32",
+            Weights::Bf16 => "bf16",
+            Weights::F16 => "f16",
+        }
+    }
+    /// Bytes a weight takes in memory.
+    pub fn bytes(self) -> usize {
+        if self == Weights::F32 { 4 } else { 2 }
+    }
+    /// The 16-bit format, `None` for f32.
+    pub fn half_format(self) -> Option<crate::half_matrix::HalfFormat> {
+        match self {
+            Weights::F32 => None,
+            Weights::Bf16 => Some(crate::half_matrix::HalfFormat::Bf16),
+            Weights::F16 => Some(crate::half_matrix::HalfFormat::F16),
+        }
+    }
+    fn of(format: crate::half_matrix::HalfFormat) -> Self {
+        match format {
+            crate::half_matrix::HalfFormat::Bf16 => Weights::Bf16,
+            crate::half_matrix::HalfFormat::F16 => Weights::F16,
+        }
+    }
+}
+
+/// Open a model folder's checkpoint for `--weights`, and say how its matrices will be held:
+/// with no `--weights`, as stored (a bf16 or f16 checkpoint stays 16-bit, anything else is
+/// read as f32); `f32` widens; `bf16` or `f16` needs a checkpoint stored so (16-bit weights are
+/// kept as stored, never rounded down from f32).
+pub fn open_weights(dir: &Path, wanted: Option<Weights>) -> crate::Result<(crate::Checkpoint, Weights)> {
+    let ckpt = crate::Checkpoint::open_folder(dir)?;
+    let stored = ckpt.matrices_half_format()?.map(Weights::of);
+    let held = match (wanted, stored) {
+        (None, stored) => stored.unwrap_or(Weights::F32),
+        (Some(Weights::F32), _) => Weights::F32,
+        (Some(w), Some(s)) if w == s => w,
+        (Some(w), _) => {
+            return Err(crate::Error::InvalidArgument(format!(
+                "--weights {}: {} does not store its weight matrices in {0} (16-bit weights are kept as stored, \
+                 never rounded down): use --weights f32, or leave --weights out to run them as stored",
+                w.name(),
+                ckpt.path().display()
+            )))
+        }
+    };
+    Ok((ckpt.keeping_16_bit(held != Weights::F32), held))
+}
+
 /// Which model to run.
 #[derive(Debug, Clone, Args)]
 pub struct ModelArgs {
@@ -356,5 +420,27 @@ mod tests {
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "the write check leaves nothing behind");
         let below = file.join("below");
         assert!(writable_folder(below.to_str().unwrap()).unwrap_err().starts_with("cannot write into"));
+    }
+
+    #[test]
+    fn weights_run_as_stored_unless_asked_and_are_never_rounded_down() {
+        let dir = std::env::temp_dir().join(format!("shared-open-weights-{}", std::process::id()));
+        let file = dir.join(crate::checkpoint::SINGLE_FILE);
+        let w = |values: Vec<f32>| vec![("w.weight".to_string(), vec![2, 2], values), ("n.weight".to_string(), vec![2], vec![1.0, 1.0])];
+        crate::checkpoint::save_f32(&file, &w(vec![1.0, 2.0, 3.0, 4.0])).unwrap();
+        // an f32 folder: f32 as stored or asked; bf16 asked is an error, not a rounding
+        assert_eq!(open_weights(&dir, None).unwrap().1, Weights::F32);
+        assert!(!open_weights(&dir, Some(Weights::F32)).unwrap().0.keeps_16_bit());
+        let err = open_weights(&dir, Some(Weights::Bf16)).map(|_| ()).unwrap_err();
+        assert!(matches!(err, crate::Error::InvalidArgument(_)), "{err}");
+        // a bf16 folder: bf16 as stored (kept 16-bit), f32 when asked, f16 refused
+        crate::checkpoint::narrow_file(&file, crate::half_matrix::HalfFormat::Bf16).unwrap();
+        let (ckpt, held) = open_weights(&dir, None).unwrap();
+        assert_eq!((held, ckpt.keeps_16_bit()), (Weights::Bf16, true));
+        assert_eq!(open_weights(&dir, Some(Weights::Bf16)).unwrap().1, Weights::Bf16);
+        let (ckpt, held) = open_weights(&dir, Some(Weights::F32)).unwrap();
+        assert_eq!((held, ckpt.keeps_16_bit()), (Weights::F32, false));
+        assert!(open_weights(&dir, Some(Weights::F16)).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

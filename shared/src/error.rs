@@ -59,6 +59,8 @@ pub enum Error {
         name: String,
         dtype: String,
     },
+    #[error("{op} needs f32 weights, but this model keeps its weights in 16 bits ({format}): load it with `--weights f32`")]
+    NeedsF32Weights { op: &'static str, format: &'static str },
     #[error("shape mismatch in {op}: expected {expected}, found {found}")]
     Shape {
         op: &'static str,

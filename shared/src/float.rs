@@ -34,6 +34,11 @@ pub trait Float:
     fn cast_f32(x: f32) -> Self;
     /// To `f64`, for sampling, printing and comparisons.
     fn as_f64(self) -> f64;
+    /// The same numbers as `&[f32]` when `Self` is `f32` (the 16-bit weight kernels work in
+    /// f32), else `None`.
+    fn as_f32_slice(s: &[Self]) -> Option<&[f32]>;
+    /// The same numbers as `&mut [f32]` when `Self` is `f32`, else `None`.
+    fn as_f32_slice_mut(s: &mut [Self]) -> Option<&mut [f32]>;
 }
 
 impl Float for f32 {
@@ -47,6 +52,12 @@ impl Float for f32 {
     fn as_f64(self) -> f64 {
         self as f64
     }
+    fn as_f32_slice(s: &[Self]) -> Option<&[f32]> {
+        Some(s)
+    }
+    fn as_f32_slice_mut(s: &mut [Self]) -> Option<&mut [f32]> {
+        Some(s)
+    }
 }
 
 impl Float for f64 {
@@ -59,5 +70,11 @@ impl Float for f64 {
     }
     fn as_f64(self) -> f64 {
         self
+    }
+    fn as_f32_slice(_: &[Self]) -> Option<&[f32]> {
+        None
+    }
+    fn as_f32_slice_mut(_: &mut [Self]) -> Option<&mut [f32]> {
+        None
     }
 }

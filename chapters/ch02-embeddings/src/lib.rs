@@ -38,12 +38,8 @@ impl<F: Float> GptEmbeddings<F> {
     /// Random tables, N(0, 0.02^2) for tokens and N(0, 0.01^2) for positions (GPT-2's init).
     pub fn random<R: Rng>(config: &GptConfig, rng: &mut R) -> Self {
         GptEmbeddings {
-            wte: Embedding {
-                weight: init::normal((config.vocab_size, config.d_model), 0.02, rng),
-            },
-            wpe: Embedding {
-                weight: init::normal((config.context_length, config.d_model), 0.01, rng),
-            },
+            wte: Embedding::new(init::normal((config.vocab_size, config.d_model), 0.02, rng)),
+            wpe: Embedding::new(init::normal((config.context_length, config.d_model), 0.01, rng)),
         }
     }
 
@@ -72,7 +68,7 @@ impl<F: Float> GptEmbeddings<F> {
         let tok = self.wte.forward(ids.iter().map(|&id| id as usize))?; // [batch * seq, d_model]
         let pos = self.wpe.forward(positions.iter().copied())?; // [batch * seq, d_model]
         let (batch, seq) = ids.dim();
-        Ok((tok + pos).into_shape_with_order((batch, seq, self.wte.weight.ncols())).expect("contiguous"))
+        Ok((tok + pos).into_shape_with_order((batch, seq, self.wte.dim())).expect("contiguous"))
     }
     // ANCHOR_END: forward_at
 }
@@ -86,8 +82,8 @@ mod tests {
     fn tiny() -> GptEmbeddings<f64> {
         GptEmbeddings {
             // 3 tokens, 4 positions, d_model 2: values chosen so sums are easy to check by hand
-            wte: Embedding { weight: array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]] },
-            wpe: Embedding { weight: array![[0.0, 0.0], [10.0, 0.0], [20.0, 0.0], [30.0, 0.0]] },
+            wte: Embedding::new(array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]),
+            wpe: Embedding::new(array![[0.0, 0.0], [10.0, 0.0], [20.0, 0.0], [30.0, 0.0]]),
         }
     }
 

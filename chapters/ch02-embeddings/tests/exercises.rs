@@ -11,8 +11,8 @@ use shared::{Embedding, Error};
 /// token t at position p = wte[t] + [10 p, 0].
 fn tiny() -> GptEmbeddings<f64> {
     GptEmbeddings {
-        wte: Embedding { weight: array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]] },
-        wpe: Embedding { weight: array![[0.0, 0.0], [10.0, 0.0], [20.0, 0.0], [30.0, 0.0]] },
+        wte: Embedding::new(array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]),
+        wpe: Embedding::new(array![[0.0, 0.0], [10.0, 0.0], [20.0, 0.0], [30.0, 0.0]]),
     }
 }
 

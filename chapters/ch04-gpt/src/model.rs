@@ -6,7 +6,7 @@ use crate::mlp::Mlp;
 use ch02_embeddings::GptEmbeddings;
 use ch03_attention::MultiHeadAttention;
 use ndarray::{s, Array2, Array3, ArrayView2, Axis};
-use shared::{init, linear, Checkpoint, Float, GptConfig, LayerNorm, Result};
+use shared::{init, Checkpoint, Float, GptConfig, LayerNorm, Result};
 use std::path::Path;
 
 /// GPT-2, generic over the float type `F` and the attention layer `A`.
@@ -83,9 +83,9 @@ impl<F: Float> Gpt<F, MultiHeadAttention<F>> {
         let f32s = |a: ndarray::ArrayViewD<F>| a.iter().map(|x| x.as_f64() as f32).collect::<Vec<f32>>();
         let mut tensors: Vec<(String, Vec<usize>, Vec<f32>)> = vec![];
         let mut put = |name: String, a: ndarray::ArrayViewD<F>| tensors.push((name, a.shape().to_vec(), f32s(a)));
-        let conv1d = |l: &shared::Linear<F>| l.weight.t().as_standard_layout().into_owned().into_dyn();
-        put("wte.weight".into(), self.embeddings.wte.weight.view().into_dyn());
-        put("wpe.weight".into(), self.embeddings.wpe.weight.view().into_dyn());
+        let conv1d = |l: &shared::Linear<F>| l.weight_widened().t().as_standard_layout().into_owned().into_dyn();
+        put("wte.weight".into(), self.embeddings.wte.weight_widened().view().into_dyn());
+        put("wpe.weight".into(), self.embeddings.wpe.weight_widened().view().into_dyn());
         for (i, b) in self.blocks.iter().enumerate() {
             let lin = |name: &str, l: &shared::Linear<F>| -> Vec<(String, ndarray::ArrayD<F>)> {
                 let mut v = vec![(format!("h.{i}.{name}.weight"), conv1d(l))];
@@ -160,7 +160,7 @@ impl<F: Float, A: Attention<F>> Gpt<F, A> {
     // ANCHOR: lm_head
     /// The tied LM head: scores of every token id. h: `[n, d_model]` -> `[n, vocab_size]`
     pub fn lm_head(&self, h: ArrayView2<F>) -> Result<Array2<F>> {
-        linear(h, self.embeddings.wte.view(), None) // h . wte^T
+        self.embeddings.wte.logits(h) // h . wte^T
     }
     // ANCHOR_END: lm_head
 

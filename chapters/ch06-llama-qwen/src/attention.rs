@@ -13,7 +13,7 @@ use crate::rope::Rope;
 use ch03_attention::{MultiHeadAttention, Qkv};
 use ch04_gpt::attention::{check_positions, no_cache};
 use ch04_gpt::{Attention, QkvAttention};
-use ndarray::{concatenate, s, Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayView4, Axis};
+use ndarray::{s, Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayView4, Axis};
 use ndarray_rand::rand::Rng;
 use shared::{Checkpoint, Error, Float, Linear, Result};
 
@@ -65,22 +65,15 @@ impl<F: Float> RotaryAttention<F> {
         let (c_attn, c_proj) = if c.family == crate::config::Family::GptNeoX {
             let w: Array2<F> = ckpt.matrix(&format!("{prefix}.query_key_value.weight"), 3 * q_rows, d)?;
             let b = bias("query_key_value", 3 * q_rows, c.qkv_bias)?;
-            let c_attn = Linear {
-                weight: neox_qkv_to_fused(w.view(), c.n_heads, hd)?,
-                bias: b.map(|b| neox_qkv_to_fused(b.insert_axis(Axis(1)).view(), c.n_heads, hd).map(|b| b.remove_axis(Axis(1)))).transpose()?,
-            };
-            let c_proj = Linear { weight: ckpt.matrix(&format!("{prefix}.dense.weight"), d, q_rows)?, bias: bias("dense", d, c.o_bias)? };
-            (c_attn, c_proj)
+            let c_attn = Linear::new(
+                neox_qkv_to_fused(w.view(), c.n_heads, hd)?, // widened: its rows are reordered (16-bit weights stay 16-bit elsewhere)
+                b.map(|b| neox_qkv_to_fused(b.insert_axis(Axis(1)).view(), c.n_heads, hd).map(|b| b.remove_axis(Axis(1)))).transpose()?,
+            );
+            (c_attn, Linear::load(ckpt, &format!("{prefix}.dense"), q_rows, d, c.o_bias)?)
         } else {
-            let w = |name: &str, rows: usize| ckpt.matrix::<F>(&format!("{prefix}.{name}.weight"), rows, d);
-            let (wq, wk, wv) = (w("q_proj", q_rows)?, w("k_proj", kv_rows)?, w("v_proj", kv_rows)?);
-            let weight = concatenate(Axis(0), &[wq.view(), wk.view(), wv.view()]).expect("same width"); // [q + 2 kv, d]
-            let b = match (bias("q_proj", q_rows, c.qkv_bias)?, bias("k_proj", kv_rows, c.qkv_bias)?, bias("v_proj", kv_rows, c.qkv_bias)?) {
-                (Some(bq), Some(bk), Some(bv)) => Some(concatenate(Axis(0), &[bq.view(), bk.view(), bv.view()]).expect("vectors")),
-                _ => None,
-            };
-            let c_proj = Linear { weight: ckpt.matrix(&format!("{prefix}.o_proj.weight"), d, q_rows)?, bias: bias("o_proj", d, c.o_bias)? };
-            (Linear { weight, bias: b }, c_proj)
+            let lin = |name: &str, n_in: usize, n_out: usize, bias: bool| Linear::load(ckpt, &format!("{prefix}.{name}"), n_in, n_out, bias);
+            let (q, k, v) = (lin("q_proj", d, q_rows, c.qkv_bias)?, lin("k_proj", d, kv_rows, c.qkv_bias)?, lin("v_proj", d, kv_rows, c.qkv_bias)?);
+            (Linear::stack(&[q, k, v])?, lin("o_proj", q_rows, d, c.o_bias)?) // c_attn: [q + 2 kv, d]
         };
         let mha = MultiHeadAttention { c_attn, c_proj, n_heads: c.n_heads, n_kv_heads: c.n_kv_heads, head_dim: hd };
         let mut attn = Self::new(mha, c)?;

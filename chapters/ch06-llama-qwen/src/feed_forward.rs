@@ -65,8 +65,8 @@ mod tests {
     fn gelu_mlp_by_hand() {
         // d_model 1, d_ff 2: h = [x + 1, -x] -> gelu -> [g(h0), g(h1)] . [2, 3] + 0.5
         let mlp = GeluMlp {
-            dense_h_to_4h: Linear { weight: array![[1.0f64], [-1.0]], bias: Some(array![1.0, 0.0]) },
-            dense_4h_to_h: Linear { weight: array![[2.0, 3.0]], bias: Some(array![0.5]) },
+            dense_h_to_4h: Linear::new(array![[1.0f64], [-1.0]], Some(array![1.0, 0.0])),
+            dense_4h_to_h: Linear::new(array![[2.0, 3.0]], Some(array![0.5])),
         };
         let y = mlp.forward(array![[1.0]].view()).unwrap();
         // x Phi(x): Phi(2) = 0.9772498680518208, Phi(-1) = 0.15865525393145707

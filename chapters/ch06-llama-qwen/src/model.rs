@@ -10,7 +10,7 @@ use crate::swiglu::SwiGlu;
 use ch04_gpt::{Attention, CausalLm};
 use ndarray::{s, Array2, Array3, ArrayView2, Axis};
 use ndarray_rand::rand::rngs::StdRng;
-use shared::{init, linear, Checkpoint, Embedding, Error, Float, Linear, Result};
+use shared::{init, Checkpoint, Embedding, Error, Float, Linear, Result};
 use std::path::Path;
 
 /// The standard deviation of random weights (transformers' `initializer_range` default).
@@ -120,7 +120,7 @@ impl<F: Float, M> Decoder<F, RotaryAttention<F>, M> {
         let c = config;
         let mut rng = init::rng(seed);
         let neox = c.family == Family::GptNeoX;
-        let embed_tokens = Embedding { weight: init::normal((c.vocab_size, c.d_model), INIT_STD, &mut rng) };
+        let embed_tokens = Embedding::new(init::normal((c.vocab_size, c.d_model), INIT_STD, &mut rng));
         let blocks = (0..c.n_layers)
             .map(|i| {
                 let attn = RotaryAttention::random(c, INIT_STD, &mut rng)?;
@@ -210,7 +210,7 @@ impl<F: Float, A: Attention<F>, M: FeedForwardLayer<F>> Decoder<F, A, M> {
     pub fn lm_head(&self, h: ArrayView2<F>) -> Result<Array2<F>> {
         match &self.lm_head {
             Some(head) => head.forward(h),
-            None => linear(h, self.embed_tokens.view(), None), // h . embed^T
+            None => self.embed_tokens.logits(h), // h . embed^T
         }
     }
 

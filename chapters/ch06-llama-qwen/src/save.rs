@@ -32,7 +32,7 @@ fn put<F: Float>(tensors: &mut Tensors, name: String, a: ArrayViewD<F>) {
 }
 
 fn put_linear<F: Float>(tensors: &mut Tensors, name: &str, l: &Linear<F>) {
-    put(tensors, format!("{name}.weight"), l.weight.view().into_dyn());
+    put(tensors, format!("{name}.weight"), l.weight_widened().view().into_dyn());
     if let Some(b) = &l.bias {
         put(tensors, format!("{name}.bias"), b.view().into_dyn());
     }
@@ -56,7 +56,7 @@ impl<F: Float> Decoder<F, RotaryAttention<F>> {
         let layers = if neox { "gpt_neox.layers" } else { "model.layers" };
         let mut t: Tensors = vec![];
         let embed = if neox { "gpt_neox.embed_in.weight" } else { "model.embed_tokens.weight" };
-        put(&mut t, embed.into(), self.embed_tokens.weight.view().into_dyn());
+        put(&mut t, embed.into(), self.embed_tokens.weight_widened().view().into_dyn());
         for (i, b) in self.blocks.iter().enumerate() {
             let layer = format!("{layers}.{i}");
             put_norm(&mut t, &format!("{layer}.input_layernorm"), &b.input_norm);
@@ -64,7 +64,7 @@ impl<F: Float> Decoder<F, RotaryAttention<F>> {
             let mha = &b.attn.mha;
             let (hd, q_rows, kv_rows) = (mha.head_dim, mha.n_heads * mha.head_dim, mha.n_kv_heads * mha.head_dim);
             if neox {
-                let w = fused_to_neox_qkv(mha.c_attn.weight.view(), mha.n_heads, hd);
+                let w = fused_to_neox_qkv(mha.c_attn.weight_widened().view(), mha.n_heads, hd);
                 put(&mut t, format!("{layer}.attention.query_key_value.weight"), w.view().into_dyn());
                 if let Some(bias) = &mha.c_attn.bias {
                     let col = bias.view().insert_axis(ndarray::Axis(1));
@@ -75,11 +75,7 @@ impl<F: Float> Decoder<F, RotaryAttention<F>> {
             } else {
                 let attn = format!("{layer}.self_attn");
                 for (name, rows) in [("q_proj", 0..q_rows), ("k_proj", q_rows..q_rows + kv_rows), ("v_proj", q_rows + kv_rows..q_rows + 2 * kv_rows)] {
-                    let part = Linear {
-                        weight: mha.c_attn.weight.slice(s![rows.clone(), ..]).to_owned(),
-                        bias: mha.c_attn.bias.as_ref().map(|b| b.slice(s![rows]).to_owned()),
-                    };
-                    put_linear(&mut t, &format!("{attn}.{name}"), &part);
+                    put_linear(&mut t, &format!("{attn}.{name}"), &mha.c_attn.rows(rows));
                 }
                 put_linear(&mut t, &format!("{attn}.o_proj"), &mha.c_proj);
                 for (name, norm) in [("q_norm", &b.attn.q_norm), ("k_norm", &b.attn.k_norm)] {

@@ -5,7 +5,7 @@
 //! Three matrices instead of two, so `intermediate_size` is usually about 8/3 `d_model` rather
 //! than 4 `d_model`, for a similar parameter count.
 
-use ndarray::{s, Array2, ArrayBase, ArrayView2, Axis, DataMut, Dimension};
+use ndarray::{Array2, ArrayBase, ArrayView2, Axis, DataMut, Dimension};
 use ndarray_rand::rand::Rng;
 use shared::{Error, Float, Linear, Result};
 
@@ -32,20 +32,16 @@ pub struct SwiGlu<F> {
 impl<F: Float> SwiGlu<F> {
     /// Stack `gate` and `up` (each `[d_ff, d_model]`) over `down` (`[d_model, d_ff]`).
     pub fn new(gate: Linear<F>, up: Linear<F>, down: Linear<F>) -> Result<Self> {
-        let (d_ff, d_model) = gate.weight.dim();
-        if up.weight.dim() != (d_ff, d_model) || down.weight.dim() != (d_model, d_ff) || gate.bias.is_some() != up.bias.is_some() {
+        let (d_ff, d_model) = (gate.n_out(), gate.n_in());
+        let dims = |l: &Linear<F>| (l.n_out(), l.n_in());
+        if dims(&up) != (d_ff, d_model) || dims(&down) != (d_model, d_ff) || gate.bias.is_some() != up.bias.is_some() {
             return Err(Error::Shape {
                 op: "swiglu",
                 expected: format!("up [{d_ff}, {d_model}], down [{d_model}, {d_ff}] (from gate), biases on both or neither"),
-                found: format!("up {:?}, down {:?}", up.weight.shape(), down.weight.shape()),
+                found: format!("up {:?}, down {:?}", dims(&up), dims(&down)),
             });
         }
-        let weight = ndarray::concatenate(Axis(0), &[gate.weight.view(), up.weight.view()]).expect("same widths");
-        let bias = match (gate.bias, up.bias) {
-            (Some(g), Some(u)) => Some(ndarray::concatenate(Axis(0), &[g.view(), u.view()]).expect("vectors")),
-            _ => None,
-        };
-        Ok(SwiGlu { gate_up: Linear { weight, bias }, down })
+        Ok(SwiGlu { gate_up: Linear::stack(&[gate, up])?, down }) // [gate | up]
     }
 
     /// Weights drawn from N(0, std^2) with the given rng, no biases.
@@ -58,17 +54,14 @@ impl<F: Float> SwiGlu<F> {
 
     /// The hidden width `d_ff`.
     pub fn d_ff(&self) -> usize {
-        self.gate_up.weight.nrows() / 2
+        self.gate_up.n_out() / 2
     }
 
     /// `gate_proj` (rows `0..d_ff` of `gate_up`) or `up_proj` (the rest), as Hugging Face stores them.
     pub fn projection(&self, up: bool) -> Linear<F> {
         let d_ff = self.d_ff();
         let rows = if up { d_ff..2 * d_ff } else { 0..d_ff };
-        Linear {
-            weight: self.gate_up.weight.slice(s![rows.clone(), ..]).to_owned(),
-            bias: self.gate_up.bias.as_ref().map(|b| b.slice(s![rows]).to_owned()),
-        }
+        self.gate_up.rows(rows)
     }
 
     // ANCHOR: swiglu

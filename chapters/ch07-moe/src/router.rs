@@ -36,7 +36,7 @@ pub struct Routing<F> {
 
 impl<F: Float> Router<F> {
     pub fn n_experts(&self) -> usize {
-        self.gate.weight.nrows()
+        self.gate.n_out()
     }
 
     // ANCHOR: route
@@ -95,7 +95,7 @@ mod tests {
     #[test]
     fn routes_by_softmax_then_top_k_then_renormalises() {
         // 3 experts scoring x = [1, 0] as [2, 1, 0] (gate rows [2, 0], [1, 0], [0, 0]).
-        let gate = Linear { weight: array![[2.0f64, 0.0], [1.0, 0.0], [0.0, 0.0]], bias: None };
+        let gate = Linear::new(array![[2.0f64, 0.0], [1.0, 0.0], [0.0, 0.0]], None);
         let x = array![[1.0, 0.0], [-1.0, 0.0]];
         // softmax([2, 1, 0]) = [e^2, e, 1] / (e^2 + e + 1) = [0.66524, 0.24473, 0.09003]
         let z = (2.0f64).exp() + 1.0f64.exp() + 1.0;
@@ -118,7 +118,7 @@ mod tests {
 
     #[test]
     fn a_top_k_larger_than_the_experts_is_an_error() {
-        let gate = Linear { weight: Array2::<f32>::zeros((2, 4)), bias: None };
+        let gate = Linear::new(Array2::<f32>::zeros((2, 4)), None);
         assert!(Router { gate, top_k: 3, norm_topk_prob: true }.route(Array2::zeros((1, 4)).view()).is_err());
     }
 }

@@ -22,12 +22,11 @@ use std::any::Any;
 
 /// Chapter 6's decoder with chapter 8's caches (what `KvDecoder` wraps).
 type KvDecoderModel<F, M> = Decoder<F, CachedAttention<F, RotaryAttention<F>>, M>;
-use ndarray::{ArrayView1, ArrayViewMut1};
+use ndarray::ArrayViewMut1;
 use rayon::prelude::*;
 use shared::attention_kernel::one_query_into;
-use shared::gemv::gemv;
 use shared::parallel::ATTENTION_MIN_WORK;
-use shared::{Embedding, Error, Float, LayerNorm, Linear, Result};
+use shared::{Float, LayerNorm, Linear, Result};
 
 /// The buffers of a decode step, sized at the first step and reused after it.
 #[derive(Debug, Clone, Default)]
@@ -74,12 +73,11 @@ impl<F: Float> DecodeScratch<F> {
     }
 }
 
-/// `y = W x + b`, as [`Linear::forward`] computes it for one row.
+/// `y = W x + b`, as [`Linear::forward`] computes it for one row (f32 weights through
+/// `gemv`, 16-bit weights through `gemv_half`, widened in registers). The buffers are sized by
+/// [`DecodeScratch::fit`] from the same layers, so the shapes always fit.
 fn linear_into<F: Float>(lin: &Linear<F>, x: &[F], y: &mut [F]) {
-    gemv(lin.weight.view(), ArrayView1::from(x), ArrayViewMut1::from(&mut *y));
-    if let Some(b) = &lin.bias {
-        y.iter_mut().zip(b).for_each(|(y, &b)| *y += b);
-    }
+    lin.forward_into(x, y).expect("scratch buffers sized from the layers");
 }
 
 /// Chapter 4's [`LayerNorm::forward`] of one row, into `y`.
@@ -116,16 +114,6 @@ fn norm_into<F: Float>(norm: &Norm<F>, x: &[F], y: &mut [F]) {
     }
 }
 
-/// Row `token` of an embedding table, or the error [`Embedding::forward`] gives.
-fn embedding_row<F: Float>(table: &Embedding<F>, token: u32) -> Result<&[F]> {
-    let vocab_size = table.weight.nrows();
-    if token as usize >= vocab_size {
-        return Err(Error::TokenOutOfRange { id: token, vocab_size });
-    }
-    let d = table.weight.ncols();
-    let all = table.weight.as_slice().expect("a table in standard layout");
-    Ok(&all[token as usize * d..(token as usize + 1) * d])
-}
 
 /// What the step reads of an attention layer: chapter 3's weights, and Qwen3's per-head norms.
 pub(crate) trait StepAttention<F> {
@@ -224,8 +212,9 @@ pub(crate) fn gpt2_step<F: Float>(model: &mut Gpt<F, CachedAttention<F>>, token:
     scratch.fit(c.d_model, c.d_ff, &shape, 0);
     let DecodeScratch { x, h, qkv, context, a, m, hidden, scores, .. } = scratch;
     let mut s = StepBuffers { qkv, context, scores };
-    let (tok, position) = (embedding_row(&model.embeddings.wte, token)?, embedding_row(&model.embeddings.wpe, pos as u32)?);
-    x.iter_mut().zip(tok.iter().zip(position)).for_each(|(x, (&t, &p))| *x = t + p); // wte + wpe
+    model.embeddings.wte.row_into(token as usize, x)?;
+    model.embeddings.wpe.row_into(pos, h)?;
+    add_into(x, h); // wte + wpe
     for block in &mut model.blocks {
         layer_norm_into(&block.ln_1, x, h);
         attention_step(&mut block.attn, (&[], &[]), h, &mut s, a);
@@ -237,7 +226,7 @@ pub(crate) fn gpt2_step<F: Float>(model: &mut Gpt<F, CachedAttention<F>>, token:
         add_into(x, m); // residual
     }
     layer_norm_into(&model.ln_f, x, h);
-    gemv(model.embeddings.wte.view(), ArrayView1::from(&h[..]), ArrayViewMut1::from(logits)); // tied head
+    model.embeddings.wte.logits_into(h, logits); // tied head
     Ok(())
 }
 
@@ -269,7 +258,7 @@ pub(crate) fn decoder_step<F: Float, M: 'static>(model: &mut KvDecoderModel<F, M
     if let Some(rope) = rope {
         rope.cos_sin_at(pos, cos, sin);
     }
-    x.copy_from_slice(embedding_row(&model.embed_tokens, token)?);
+    model.embed_tokens.row_into(token as usize, x)?;
     for block in &mut model.blocks {
         norm_into(&block.input_norm, x, h);
         attention_step(&mut block.attn, (cos, sin), h, &mut s, a);
@@ -288,7 +277,7 @@ pub(crate) fn decoder_step<F: Float, M: 'static>(model: &mut KvDecoderModel<F, M
     norm_into(&model.norm, x, h);
     match &model.lm_head {
         Some(head) => linear_into(head, h, logits),
-        None => gemv(model.embed_tokens.view(), ArrayView1::from(&h[..]), ArrayViewMut1::from(logits)), // tied
+        None => model.embed_tokens.logits_into(h, logits), // tied
     }
     Ok(())
 }

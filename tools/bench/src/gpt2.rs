@@ -15,10 +15,17 @@ pub fn run(args: &BenchArgs) -> MeasureResult<()> {
         None => args.config.gpt2_config().ok_or_else(|| MeasureError::Usage(format!("--config {} is not a GPT-2 shape", args.config.name())))?,
     };
     measure::bench::validate(args, &ModelShape::gpt2(&config))?;
-    let (model, name) = match &args.model.model {
-        Some(dir) => (Gpt::<f32>::from_pretrained(dir)?, dir.display().to_string()),
-        None => (Gpt::<f32>::random(&config, args.model.seed)?, format!("{}, random weights", args.config.name())),
+    let (model, name, weights) = match &args.model.model {
+        Some(dir) => {
+            let (ckpt, weights) = shared::cli::open_weights(dir, args.weights)?;
+            (Gpt::<f32>::load(&ckpt, &config)?, dir.display().to_string(), weights)
+        }
+        None => {
+            let model = Gpt::<f32>::random(&config, args.model.seed)?;
+            let (model, weights) = super::held_as(model, args.weights, Gpt::save_pretrained, |ckpt| Gpt::load(ckpt, &config))?;
+            (model, format!("{}, random weights", args.config.name()), weights)
+        }
     };
     let shape = ModelShape::gpt2(&model.config);
-    measure::bench::run(args, &mut Cached::new(KvGpt::preallocated(model), shape), &name)
+    measure::bench::run(args, &mut Cached::new(KvGpt::preallocated(model), shape), &name, weights)
 }

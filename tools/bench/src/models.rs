@@ -39,6 +39,27 @@ pub fn run(args: &BenchArgs) -> MeasureResult<()> {
     }
 }
 
+/// Random weights held as `--weights` asks: f32 as built; bf16 or f16 rounded to nearest, by
+/// saving the model and reading it back as a 16-bit checkpoint, through the loader `--model`
+/// uses (so the weights stay 16-bit in memory, as a downloaded bf16 model's do).
+fn held_as<M>(
+    model: M,
+    weights: Option<shared::cli::Weights>,
+    save: impl Fn(&M, &Path) -> shared::Result<()>,
+    load: impl Fn(&shared::Checkpoint) -> shared::Result<M>,
+) -> shared::Result<(M, shared::cli::Weights)> {
+    let Some(held) = weights.filter(|w| w.half_format().is_some()) else { return Ok((model, shared::cli::Weights::F32)) };
+    let dir = std::env::temp_dir().join(format!("bench-{}-weights-{}", held.name(), std::process::id()));
+    let file = dir.join(shared::checkpoint::SINGLE_FILE);
+    let saved = save(&model, &dir);
+    drop(model); // the f32 copy: gone before the 16-bit one is read
+    let loaded = saved
+        .and_then(|()| shared::checkpoint::narrow_file(&file, held.half_format().expect("16-bit")))
+        .and_then(|()| load(&shared::Checkpoint::open(&file)?.keeping_16_bit(true)));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok((loaded?, held))
+}
+
 /// `model_type` of a Hugging Face `config.json`.
 fn model_type(path: &Path) -> Result<String, Error> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;

@@ -59,6 +59,9 @@ pub fn run(args: &BenchArgs) -> MeasureResult<()> {
         None => preset_config(args.config).ok_or_else(|| MeasureError::Usage(format!("--config {} is not an MoE shape", args.config.name())))?,
     };
     bench::validate(args, &model_shape(&config, config.top_k))?;
+    if args.weights.is_some_and(|w| w != shared::cli::Weights::F32) {
+        return Err(MeasureError::Usage("--weights bf16/f16: the benchmark runs mixture-of-experts models in f32 only (--weights f32)".into()));
+    }
     let (mut model, name) = match &args.model.model {
         Some(dir) => (ch07_moe::from_pretrained::<f32>(dir)?.1, dir.display().to_string()),
         None => (ch07_moe::random::<f32>(&config, args.model.seed)?, format!("{}, random weights", args.config.name())),
@@ -67,7 +70,7 @@ pub fn run(args: &BenchArgs) -> MeasureResult<()> {
         model = compare_paths(args, &config, model)?;
     }
     let shape = model_shape(&config, config.top_k);
-    bench::run(args, &mut Cached::new(KvDecoder::preallocated(model), shape), &name)
+    bench::run(args, &mut Cached::new(KvDecoder::preallocated(model), shape), &name, shared::cli::Weights::F32)
 }
 
 /// One way of running the experts.

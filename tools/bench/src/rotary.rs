@@ -57,12 +57,19 @@ pub fn run(args: &BenchArgs) -> MeasureResult<()> {
             .ok_or_else(|| MeasureError::Usage(format!("--config {} is not a Llama shape", args.config.name())))?,
     };
     measure::bench::validate(args, &model_shape(&config))?;
-    let (model, name) = match &args.model.model {
-        Some(dir) => (Decoder::<f32>::from_pretrained(dir)?, dir.display().to_string()),
-        None => (Decoder::<f32>::random(&config, args.model.seed)?, format!("{}, random weights", args.config.name())),
+    let (model, name, weights) = match &args.model.model {
+        Some(dir) => {
+            let (ckpt, weights) = shared::cli::open_weights(dir, args.weights)?;
+            (Decoder::<f32>::load(&ckpt, &config)?, dir.display().to_string(), weights)
+        }
+        None => {
+            let model = Decoder::<f32>::random(&config, args.model.seed)?;
+            let (model, weights) = super::held_as(model, args.weights, Decoder::save_pretrained, |ckpt| Decoder::load(ckpt, &config))?;
+            (model, format!("{}, random weights", args.config.name()), weights)
+        }
     };
     let shape = model_shape(&model.config);
-    measure::bench::run(args, &mut Cached::new(KvDecoder::preallocated(model), shape), &name)
+    measure::bench::run(args, &mut Cached::new(KvDecoder::preallocated(model), shape), &name, weights)
 }
 
 #[cfg(test)]

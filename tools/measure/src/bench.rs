@@ -111,6 +111,13 @@ pub struct BenchArgs {
     #[command(flatten)]
     pub model: shared::cli::ModelArgs,
 
+    /// How the weight matrices are held in memory: `f32`, or `bf16`/`f16`, 2 bytes a weight,
+    /// widened to f32 inside the decode kernel. Random weights (`--config`) are f32 unless
+    /// given (bf16/f16: rounded to nearest); a `--model` folder runs as stored unless given
+    /// (`f32` widens a 16-bit checkpoint).
+    #[arg(long, value_enum, value_name = "DTYPE")]
+    pub weights: Option<shared::cli::Weights>,
+
     /// Size of the buffer the bandwidth probe reads, in MiB (bigger than every cache).
     #[arg(long, value_name = "MIB", default_value_t = 1024, hide = true)]
     pub bandwidth_mib: usize,
@@ -188,7 +195,7 @@ pub struct BenchReport {
     pub cpu: String,
     /// The kernels chosen at run time for this CPU.
     pub kernels: Kernels,
-    /// How the weights are held in memory (`f32`).
+    /// How the weight matrices are held in memory (`f32`, `bf16`, `f16`).
     pub weights: &'static str,
     pub runs: usize,
     /// Median pass of the bandwidth probe, GB/s (10^9 bytes/s): the roofline's bandwidth.
@@ -295,7 +302,7 @@ pub fn decode_tokens_per_s(g: &DecodeRun) -> f64 {
 
 /// Run the benchmark on `model` and print the table (or JSON). `name` says in the header
 /// which model this is (`gpt2-124m, random weights`, a folder).
-pub fn run(args: &BenchArgs, model: &mut dyn Decoder, name: &str) -> MeasureResult<()> {
+pub fn run(args: &BenchArgs, model: &mut dyn Decoder, name: &str, weights: shared::cli::Weights) -> MeasureResult<()> {
     let config = model.shape().clone();
     validate(args, &config)?;
     args.choose_kernels(); // before anything is timed
@@ -317,14 +324,14 @@ pub fn run(args: &BenchArgs, model: &mut dyn Decoder, name: &str) -> MeasureResu
     let kv = model;
     let steps = (args.runs * (2 * args.prompt_len.0.len() + 1) + 1) as u64;
     let bar = Progress::new(steps, "runs", args.json);
-    let memory = measure_memory(kv, &config, args, &bar)?;
+    let memory = measure_memory(kv, &config, args, &bar, weights.bytes())?;
 
     bar.stage("memory bandwidth and sgemm");
     let mut probe = Probe::new(args.bandwidth_mib * 1024 * 1024);
     probe.read(BANDWIDTH_PASSES);
     let gemms: Vec<GemmResult> = sgemm::SHAPES.iter().map(|&s| sgemm::measure(s, SGEMM_REPEATS)).collect();
     let sgemm_peak_gflops = stats::max(&gemms.iter().map(|g| g.best_gflops).collect::<Vec<_>>());
-    let weight_bytes = flops::weight_bytes_per_token(&config);
+    let weight_bytes = flops::weight_bytes_per_token_at(&config, weights.bytes());
 
     let decode = args
         .prompt_len
@@ -336,7 +343,7 @@ pub fn run(args: &BenchArgs, model: &mut dyn Decoder, name: &str) -> MeasureResu
     drop(probe); // free the probe's buffer before the prefill
     let roofline = bw.median_gbps * 1e9 / weight_bytes;
     let roofline_best = bw.best_gbps * 1e9 / weight_bytes;
-    let decode: Vec<DecodeRow> = decode.into_iter().map(|d| d.with_roofline(&config, bw.median_gbps, roofline)).collect();
+    let decode: Vec<DecodeRow> = decode.into_iter().map(|d| d.with_roofline(&config, bw.median_gbps, roofline, weight_bytes)).collect();
     let prefill = measure_prefill(kv, &config, args, &bar)?;
     bar.finish();
 
@@ -351,7 +358,7 @@ pub fn run(args: &BenchArgs, model: &mut dyn Decoder, name: &str) -> MeasureResu
         threads: rayon::current_num_threads(),
         cpu: machine::cpu_model(),
         kernels: machine::kernels(),
-        weights: "f32",
+        weights: weights.name(),
         runs: args.runs,
         bandwidth_gbps: bw.median_gbps,
         bandwidth_best_gbps: bw.best_gbps,
@@ -426,9 +433,9 @@ fn measure_decode(
 
 impl DecodeRow {
     /// Fill in the roofline columns from the bandwidth (GB/s) and the weights-only roofline.
-    fn with_roofline(mut self, config: &ModelShape, bandwidth_gbps: f64, roofline: f64) -> Self {
+    fn with_roofline(mut self, config: &ModelShape, bandwidth_gbps: f64, roofline: f64, weight_bytes: f64) -> Self {
         let mean_seq = self.prompt_len + self.cached_new_tokens / 2;
-        let bytes = flops::weight_bytes_per_token(config) + flops::kv_bytes_read(config, mean_seq);
+        let bytes = weight_bytes + flops::kv_bytes_read(config, mean_seq);
         self.roofline_with_cache_tokens_per_s = bandwidth_gbps * 1e9 / bytes;
         self.cached_vs_roofline = self.cached_tokens_per_s / roofline;
         self
@@ -437,7 +444,7 @@ impl DecodeRow {
 
 /// One cached generation (the longest prompt, `args.new_tokens` new tokens) with the peak
 /// resident size reset first: the memory decoding holds, against weights + KV cache.
-fn measure_memory(kv: &mut dyn Decoder, config: &ModelShape, args: &BenchArgs, bar: &Progress) -> MeasureResult<Memory> {
+fn measure_memory(kv: &mut dyn Decoder, config: &ModelShape, args: &BenchArgs, bar: &Progress, weight_bytes: usize) -> MeasureResult<Memory> {
     let prompt_len = args.prompt_len.0.iter().max().copied().unwrap_or(1);
     bar.stage(format!("peak memory of a cached generation after {prompt_len} tokens"));
     let peak_rss_build_bytes = rss::peak_bytes();
@@ -445,7 +452,7 @@ fn measure_memory(kv: &mut dyn Decoder, config: &ModelShape, args: &BenchArgs, b
     let ids = prompt(prompt_len, config.vocab_size, args.model.seed);
     kv.generate(&ids, args.new_tokens, true)?;
     let peak_rss_decode_bytes = if reset { rss::peak_bytes() } else { None };
-    let weights_bytes = 4 * config.n_params as u64;
+    let weights_bytes = (weight_bytes * config.n_params) as u64;
     let kv_cache_bytes = kv.kv_cache_allocated_bytes();
     bar.inc(1);
     Ok(Memory {
@@ -507,9 +514,10 @@ pub fn table(r: &BenchReport) -> String {
     }
     out += &format!("  sgemm peak              {:>8.1} GFLOP/s\n\n", r.sgemm_peak_gflops);
     out += &format!(
-        "Roofline of decode at batch 1: {:.1} GB/s (median) / {:.1} MB of fp32 weights per token = {:.1} tokens/s\n",
+        "Roofline of decode at batch 1: {:.1} GB/s (median) / {:.1} MB of {} weights per token = {:.1} tokens/s\n",
         r.bandwidth_gbps,
         r.weight_bytes_per_token / 1e6,
+        r.weights,
         r.roofline_tokens_per_s
     );
     out += &format!(

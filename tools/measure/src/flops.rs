@@ -74,7 +74,13 @@ pub fn prefill_flops(shape: &ModelShape, tokens: usize) -> f64 {
 
 /// Bytes of fp32 weights one decoded token reads: `4 x P_read`.
 pub fn weight_bytes_per_token(shape: &ModelShape) -> f64 {
-    (shape.params_read_per_token * F32_BYTES) as f64
+    weight_bytes_per_token_at(shape, F32_BYTES)
+}
+
+/// Bytes one decoded token reads with `bytes` a weight: `bytes x P_read` (with 16-bit weights
+/// the norms and biases, 0.1% of GPT-2's numbers, stay f32 and are counted at 2 bytes too).
+pub fn weight_bytes_per_token_at(shape: &ModelShape, bytes: usize) -> f64 {
+    (shape.params_read_per_token * bytes) as f64
 }
 
 /// Bytes of fp32 keys and values read by one decoded token attending over `seq` positions.

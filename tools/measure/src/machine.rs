@@ -36,18 +36,29 @@ pub struct Kernels {
     pub gemv_dot_f32: &'static str,
     /// The f32 matrix-multiply kernel of prefill (`shared::matmul_t`): `gemm` or `matrixmultiply`.
     pub sgemm: &'static str,
+    /// The dot product of decode with bf16 weights (`shared::gemv_half`): `avx2` or `portable`.
+    pub gemv_dot_bf16: &'static str,
+    /// The dot product of decode with f16 weights: `avx2+f16c` or `portable`.
+    pub gemv_dot_f16: &'static str,
 }
 
 impl std::fmt::Display for Kernels {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "decode dot product {}, prefill sgemm {}", self.gemv_dot_f32, self.sgemm)
+        write!(f, "decode dot product {} (bf16 {}, f16 {}), prefill sgemm {}", self.gemv_dot_f32, self.gemv_dot_bf16, self.gemv_dot_f16, self.sgemm)
     }
 }
 
 /// The kernels `shared` picks on this CPU. The rule mirrors `shared::gemv::f32_dot_kernel`:
 /// AVX2 when the CPU has it (x86-64, checked at run time), else the portable loop.
 pub fn kernels() -> Kernels {
-    Kernels { gemv_dot_f32: shared::gemv::f32_dot_kernel_name(), sgemm: shared::matmul::f32_gemm_kernel().name() }
+    use shared::gemv_half::half_dot_kernel_name;
+    use shared::half_matrix::HalfFormat;
+    Kernels {
+        gemv_dot_f32: shared::gemv::f32_dot_kernel_name(),
+        sgemm: shared::matmul::f32_gemm_kernel().name(),
+        gemv_dot_bf16: half_dot_kernel_name(HalfFormat::Bf16),
+        gemv_dot_f16: half_dot_kernel_name(HalfFormat::F16),
+    }
 }
 
 #[cfg(test)]

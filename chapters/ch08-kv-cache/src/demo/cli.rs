@@ -62,6 +62,12 @@ pub struct DemoArgs {
     #[arg(long, value_name = "NAME", value_enum, conflicts_with = "model")]
     pub config: Option<Preset>,
 
+    /// With --model: how the weight matrices are held in memory. Without it, as the folder
+    /// stores them (a bf16 or f16 checkpoint stays 16-bit, widened inside the decode kernel);
+    /// `f32` widens them when they are read.
+    #[arg(long, value_enum, value_name = "DTYPE", requires = "model")]
+    pub weights: Option<shared::cli::Weights>,
+
     #[command(flatten)]
     pub prompt: PromptArgs,
 

@@ -12,7 +12,7 @@ use ch01_tokenizer::Tokenizer;
 use ch04_gpt::Gpt;
 use ch06_llama_qwen::{Decoder, DecoderConfig};
 use ch07_moe::{MoeConfig, MoeDecoder};
-use shared::{Checkpoint, GptConfig};
+use shared::GptConfig;
 use std::path::PathBuf;
 
 /// Where the weights come from.
@@ -20,8 +20,9 @@ use std::path::PathBuf;
 pub enum Weights {
     /// Seeded random weights (GPT-2's initialisation): real shapes and speed, gibberish text.
     Random { preset: Preset, seed: u64 },
-    /// A Hugging Face snapshot folder (`config.json` + `model.safetensors`).
-    Pretrained { dir: PathBuf },
+    /// A Hugging Face snapshot folder (`config.json` + `model.safetensors`), its matrices
+    /// held as `--weights` asks (`None`: as stored).
+    Pretrained { dir: PathBuf, held: Option<shared::cli::Weights> },
 }
 
 /// The weights, of whichever family the folder holds.
@@ -118,10 +119,12 @@ impl Prepared {
             Weights::Random { preset, seed } => {
                 format!("{} shape with RANDOM weights (seed {seed}): {shape}", preset.name())
             }
-            Weights::Pretrained { dir } if *dir == shared::cli::default_model_dir() => {
+            Weights::Pretrained { dir, .. } if *dir == shared::cli::default_model_dir() => {
                 format!("{} (the default model; --config 124m for GPT-2 124M's shape) ({shape})", shared::cli::DEFAULT_MODEL)
             }
-            Weights::Pretrained { dir } => format!("{} ({shape})", dir.display()),
+            Weights::Pretrained { dir, held } => {
+                format!("{} ({shape}; weights {})", dir.display(), held.map_or("as stored", |w| w.name()))
+            }
         }
     }
 
@@ -131,8 +134,10 @@ impl Prepared {
             (Weights::Random { seed, .. }, ModelConfig::Gpt2(c)) => Ok(LoadedModel::Gpt2(Gpt::random(c, *seed)?)),
             (Weights::Random { seed, .. }, ModelConfig::Rotary(c)) => Ok(LoadedModel::Rotary(Decoder::random(c, *seed)?)),
             (Weights::Random { seed, .. }, ModelConfig::Moe(c)) => Ok(LoadedModel::Moe(ch07_moe::random(c, *seed)?)),
-            (Weights::Pretrained { dir }, config) => {
-                let ckpt = Checkpoint::open_folder(dir)?; // model.safetensors, or shards through their index
+            (Weights::Pretrained { dir, held }, config) => {
+                // model.safetensors, or shards through their index; 16-bit matrices kept 16-bit
+                // unless --weights f32
+                let (ckpt, _) = shared::cli::open_weights(dir, *held)?;
                 Ok(match config {
                     ModelConfig::Gpt2(c) => LoadedModel::Gpt2(Gpt::load(&ckpt, c)?),
                     ModelConfig::Rotary(c) => LoadedModel::Rotary(Decoder::load(&ckpt, c)?),
@@ -201,7 +206,7 @@ pub fn prepare(args: &DemoArgs) -> DemoResult<Prepared> {
             }
             let config = ModelConfig::from_hf_json(&dir.join("config.json"))?;
             let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json").as_path())?;
-            (config, Weights::Pretrained { dir: dir.clone() }, tokenizer)
+            (config, Weights::Pretrained { dir: dir.clone(), held: args.weights }, tokenizer)
         }
     };
     if tokenizer.vocab_size() > config.vocab_size() {
