@@ -34,7 +34,8 @@ pub struct Kernels {
     /// The f32 dot product inside decode's matrix x vector (`shared::gemv`): `avx2` or
     /// `portable`.
     pub gemv_dot_f32: &'static str,
-    /// The f32 matrix-multiply kernel of prefill (`shared::matmul_t`): `gemm` or `matrixmultiply`.
+    /// The f32 matrix-multiply kernel of prefill (`shared::matmul_t`): `matrixmultiply`, or
+    /// `gemm` with the instruction set it runs (`gemm avx512`, `gemm avx2+fma`).
     pub sgemm: &'static str,
 }
 
@@ -47,7 +48,7 @@ impl std::fmt::Display for Kernels {
 /// The kernels `shared` picks on this CPU. The rule mirrors `shared::gemv::f32_dot_kernel`:
 /// AVX2 when the CPU has it (x86-64, checked at run time), else the portable loop.
 pub fn kernels() -> Kernels {
-    Kernels { gemv_dot_f32: shared::gemv::f32_dot_kernel_name(), sgemm: shared::matmul::f32_gemm_kernel().name() }
+    Kernels { gemv_dot_f32: shared::gemv::f32_dot_kernel_name(), sgemm: shared::matmul::f32_gemm_kernel_description() }
 }
 
 #[cfg(test)]
@@ -71,5 +72,15 @@ mod tests {
         let Some(flags) = cpuinfo.lines().find(|l| l.starts_with("flags")) else { return };
         let avx2 = flags.split_whitespace().any(|f| f == "avx2");
         assert_eq!(kernels().gemv_dot_f32, if avx2 { "avx2" } else { "portable" });
+        // gemm's AVX-512 kernels only where the CPU has AVX-512F; its AVX2 ones where it has FMA
+        let (fma, avx512f) = (flags.split_whitespace().any(|f| f == "fma"), flags.split_whitespace().any(|f| f == "avx512f"));
+        let sgemm = kernels().sgemm;
+        if shared::matmul::f32_gemm_kernel() == shared::matmul::GemmKernel::Gemm {
+            match (avx512f, fma) {
+                (false, true) => assert_eq!(sgemm, "gemm avx2+fma"),
+                (false, false) => assert_eq!(sgemm, "gemm"),
+                (true, _) => assert!(sgemm == "gemm avx512" || sgemm == "gemm avx2+fma", "{sgemm}"),
+            }
+        }
     }
 }
