@@ -12,8 +12,9 @@
 //!   last query may see, so a causal prefill computes about half the scores of the full square.
 
 use crate::parallel::ATTENTION_MIN_WORK;
-use crate::{causal_mask, softmax_rows, Error, Float, Result};
+use crate::{causal_mask, Error, Float, Result};
 use crate::gemv::dot;
+use crate::fast_exp::softmax_rows_fast;
 use crate::matmul::product_into;
 use crate::softmax::softmax_inplace;
 use ndarray::{s, Array2, Array4, ArrayView2, ArrayView3, ArrayView4, ArrayViewMut1, ArrayViewMut2, Axis};
@@ -114,7 +115,7 @@ fn attend_one_head<F: Float>(
             let mut scores = scores_buf.slice_mut(s![..end - start, ..keys]); // [block, keys]
             product_into(q.slice(s![start..end, ..]), k.slice(s![..keys, ..]).t(), scale, scores.view_mut()); // q k^T * scale
             scores += &mask.slice(s![start..end, ..keys]);
-            softmax_rows(scores.view_mut()); // each row sums to 1
+            softmax_rows_fast(scores.view_mut()); // each row sums to 1 (f32: SIMD exp, fast_exp.rs)
             let out_block = out.slice_mut(s![start..end, ..]); // [block, head_dim]
             product_into(scores.view(), v.slice(s![..keys, ..]), F::one(), out_block);
         }
