@@ -1,6 +1,7 @@
 //! GELU, in the tanh form GPT-2 was trained with (`gelu_new` in Hugging Face), and in the exact
 //! erf form GPT-NeoX (Pythia) uses (`gelu` in Hugging Face, PyTorch's `nn.GELU()`).
 
+use crate::fast_exp::{as_f32_mut, gelu_f32};
 use crate::parallel::GELU_MIN_LEN;
 use crate::Float;
 use ndarray::{ArrayBase, DataMut, Dimension};
@@ -14,7 +15,9 @@ pub fn gelu<F: Float, S: DataMut<Elem = F>, D: Dimension>(x: &mut ArrayBase<S, D
     let c = F::cast(0.044715);
     let minus_two = F::cast(-2.0);
     let gelu_one = |v: F| v / (F::one() + (minus_two * sqrt_2_over_pi * (v + c * v * v * v)).exp());
-    if x.len() >= GELU_MIN_LEN {
+    if let Some(x) = x.as_slice_mut().and_then(as_f32_mut) {
+        gelu_f32(x); // the same formula in f32 with a SIMD exp (fast_exp.rs)
+    } else if x.len() >= GELU_MIN_LEN {
         x.par_mapv_inplace(gelu_one); // a prefill's [T, 4 d_model]: split across cores
     } else {
         x.mapv_inplace(gelu_one);

@@ -12,11 +12,12 @@
 //!   last query may see, so a causal prefill computes about half the scores of the full square.
 
 use crate::parallel::ATTENTION_MIN_WORK;
-use crate::{causal_mask, softmax_rows, Error, Float, Result};
-use ndarray::linalg::general_mat_mul;
+use crate::{causal_mask, Error, Float, Result};
 use crate::gemv::dot;
+use crate::fast_exp::softmax_rows_fast;
+use crate::matmul::product_into;
 use crate::softmax::softmax_inplace;
-use ndarray::{s, Array4, ArrayView2, ArrayView3, ArrayView4, ArrayViewMut1, ArrayViewMut2, Axis};
+use ndarray::{s, Array2, Array4, ArrayView2, ArrayView3, ArrayView4, ArrayViewMut1, ArrayViewMut2, Axis};
 use std::any::Any;
 use std::sync::OnceLock;
 use rayon::prelude::*;
@@ -103,16 +104,20 @@ fn attend_one_head<F: Float>(
     } else {
         // prefill: many queries, matrix x matrix, in blocks of queries. A block's scores stop
         // at the last key its last query may see, so most of the masked triangle is skipped.
+        // The two products run the kernel of `matmul_t` (the `gemm` crate for f32) on this
+        // thread, the heads being the parallelism; one scores buffer serves every block.
         let (q_len, kv_len) = (q.nrows(), k.nrows());
         let offset = kv_len - q_len; // positions cached before these queries
+        let mut scores_buf = Array2::zeros((QUERY_BLOCK.min(q_len), kv_len)); // [block, kv_len]
         for start in (0..q_len).step_by(QUERY_BLOCK) {
             let end = (start + QUERY_BLOCK).min(q_len);
             let keys = offset + end; // keys 0..keys are visible to some query of the block
-            let mut scores = q.slice(s![start..end, ..]).dot(&k.slice(s![..keys, ..]).t()) * scale; // [block, keys]
+            let mut scores = scores_buf.slice_mut(s![..end - start, ..keys]); // [block, keys]
+            product_into(q.slice(s![start..end, ..]), k.slice(s![..keys, ..]).t(), scale, scores.view_mut()); // q k^T * scale
             scores += &mask.slice(s![start..end, ..keys]);
-            softmax_rows(scores.view_mut()); // each row sums to 1
-            let mut out_block = out.slice_mut(s![start..end, ..]); // [block, head_dim]
-            general_mat_mul(F::one(), &scores, &v.slice(s![..keys, ..]), F::zero(), &mut out_block);
+            softmax_rows_fast(scores.view_mut()); // each row sums to 1 (f32: SIMD exp, fast_exp.rs)
+            let out_block = out.slice_mut(s![start..end, ..]); // [block, head_dim]
+            product_into(scores.view(), v.slice(s![..keys, ..]), F::one(), out_block);
         }
     }
 }

@@ -4,7 +4,9 @@
 use crate::checkpoint::Checkpoint;
 use crate::error::Result;
 use crate::Float;
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use crate::parallel::LAYER_NORM_MIN_LEN;
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut1, Axis};
+use rayon::prelude::*;
 
 /// `y = (x - mean) / sqrt(var + eps) * weight + bias`, per row.
 #[derive(Debug, Clone)]
@@ -38,13 +40,18 @@ impl<F: Float> LayerNorm<F> {
     pub fn forward(&self, x: ArrayView2<F>) -> Array2<F> {
         let d = F::cast(x.ncols() as f64);
         let mut y = x.to_owned();
-        for mut row in y.axis_iter_mut(Axis(0)) {
+        let normalize = |mut row: ArrayViewMut1<F>| {
             let mean = row.sum() / d;
             let var = row.iter().map(|&v| (v - mean) * (v - mean)).sum::<F>() / d; // biased
             let inv_std = F::one() / (var + self.eps).sqrt();
             for ((v, &w), &b) in row.iter_mut().zip(&self.weight).zip(&self.bias) {
                 *v = (*v - mean) * inv_std * w + b;
             }
+        };
+        if y.len() >= LAYER_NORM_MIN_LEN {
+            y.axis_iter_mut(Axis(0)).into_par_iter().for_each(normalize); // a prefill: rows on every core
+        } else {
+            y.axis_iter_mut(Axis(0)).for_each(normalize);
         }
         y
     }

@@ -18,6 +18,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod embedding;
+pub mod fast_exp;
 pub mod error;
 pub mod float;
 pub mod gemv;

@@ -50,12 +50,33 @@ static F32_KERNEL: AtomicU8 = AtomicU8::new(0);
 /// detect the CPU's SIMD at run time). On GPT-2 124M's four prefill shapes at 512 tokens, on 2
 /// cores of an AMD EPYC with AVX2 and FMA, `gemm` ran 1.16x as fast as `matrixmultiply` (median
 /// of 7 interleaved rounds, 0.98-1.23x), 150 against 129 GFLOP/s in the quietest round.
-/// `gemm`'s AVX-512 kernels need its `x86-v4` feature, which needs Rust 1.89: not enabled here.
+/// `gemm`'s AVX-512 kernels need its `x86-v4` feature, which needs Rust 1.89: this crate's
+/// `avx512` feature turns it on (off by default, the workspace promises Rust 1.88).
 pub fn f32_gemm_kernel() -> GemmKernel {
     match F32_KERNEL.load(Ordering::Relaxed) {
         1 => GemmKernel::MatrixMultiply,
         _ => GemmKernel::Gemm,
     }
+}
+
+/// What runs f32 products on this CPU, for reports: `"matrixmultiply"`, or `"gemm"` with the
+/// instruction set its run-time dispatch picks: `"gemm avx512"` (only when built with the
+/// `avx512` feature), `"gemm avx2+fma"`, `"gemm"` (its portable code, or not x86-64).
+pub fn f32_gemm_kernel_description() -> &'static str {
+    if f32_gemm_kernel() == GemmKernel::MatrixMultiply {
+        return "matrixmultiply";
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[cfg(feature = "avx512")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return "gemm avx512";
+        }
+        if std::arch::is_x86_feature_detected!("fma") {
+            return "gemm avx2+fma";
+        }
+    }
+    "gemm"
 }
 
 /// Make every later f32 [`matmul_t`] in this process use `kernel` (the bench's `--gemm`, to
@@ -79,7 +100,7 @@ pub fn matmul_t_with<F: Float>(kernel: GemmKernel, x: ArrayView2<F>, w: ArrayVie
     let mut y = Array2::zeros((n, n_out));
     let threads = rayon::current_num_threads();
     if n_out < MATMUL_MIN_FEATURES_PER_THREAD * threads || n * n_in * n_out < MATMUL_MIN_WORK {
-        block_product(kernel, x, w.t(), y.view_mut());
+        block_product(kernel, x, w.t(), F::one(), y.view_mut());
         return y;
     }
     // output features per thread, rounded to a multiple of 16 (whole register tiles)
@@ -89,23 +110,31 @@ pub fn matmul_t_with<F: Float>(kernel: GemmKernel, x: ArrayView2<F>, w: ArrayVie
         .zip(w.axis_chunks_iter(Axis(0), per_block).into_par_iter())
         .for_each(|(y_block, w_block)| {
             // y_block: [n, block], w_block: [block, in]
-            block_product(kernel, x, w_block.t(), y_block);
+            block_product(kernel, x, w_block.t(), F::one(), y_block);
         });
     y
 }
 // ANCHOR_END: matmul_t
 
-/// `y = x w_t` on the calling thread. x: `[n, in]`, w_t: `[in, block]`, y: `[n, block]`.
-fn block_product<F: Float>(kernel: GemmKernel, x: ArrayView2<F>, w_t: ArrayView2<F>, mut y: ArrayViewMut2<F>) {
+/// `y = scale * x w_t` on the calling thread, with the kernel [`matmul_t`] uses for `F`:
+/// attention's per-head products (scores and weights x values), which its own tasks already
+/// spread over the cores. x: `[n, k]`, w_t: `[k, m]`, y: `[n, m]` (any strides).
+pub fn product_into<F: Float>(x: ArrayView2<F>, w_t: ArrayView2<F>, scale: F, y: ArrayViewMut2<F>) {
+    let kernel = if TypeId::of::<F>() == TypeId::of::<f32>() { f32_gemm_kernel() } else { GemmKernel::MatrixMultiply };
+    block_product(kernel, x, w_t, scale, y);
+}
+
+/// `y = scale * x w_t` on the calling thread. x: `[n, in]`, w_t: `[in, block]`, y: `[n, block]`.
+fn block_product<F: Float>(kernel: GemmKernel, x: ArrayView2<F>, w_t: ArrayView2<F>, scale: F, mut y: ArrayViewMut2<F>) {
     match kernel {
-        GemmKernel::MatrixMultiply => general_mat_mul(F::one(), &x, &w_t, F::zero(), &mut y),
-        GemmKernel::Gemm => gemm_crate(x, w_t, y),
+        GemmKernel::MatrixMultiply => general_mat_mul(scale, &x, &w_t, F::zero(), &mut y),
+        GemmKernel::Gemm => gemm_crate(x, w_t, scale, y),
     }
 }
 
-/// `y = x w_t` with the `gemm` crate, single-threaded. It reads any strides, so transposed
+/// `y = scale * x w_t` with the `gemm` crate, single-threaded. It reads any strides, so transposed
 /// views (`w.t()`, chapter 5's `dy.t()`) need no copy.
-fn gemm_crate<F: Float>(x: ArrayView2<F>, w_t: ArrayView2<F>, mut y: ArrayViewMut2<F>) {
+fn gemm_crate<F: Float>(x: ArrayView2<F>, w_t: ArrayView2<F>, scale: F, mut y: ArrayViewMut2<F>) {
     let (m, k) = x.dim();
     let n = w_t.ncols();
     assert_eq!(w_t.nrows(), k, "gemm: x is [m, k], w_t must be [k, n]");
@@ -132,7 +161,7 @@ fn gemm_crate<F: Float>(x: ArrayView2<F>, w_t: ArrayView2<F>, mut y: ArrayViewMu
             w_cs,
             w_rs,
             F::zero(), // alpha: the factor of the old y
-            F::one(),  // beta: the factor of x w_t
+            scale,     // beta: the factor of x w_t
             false,
             false,
             false,

@@ -34,6 +34,11 @@ pub const ATTENTION_MIN_WORK: usize = 1 << 18;
 /// GELU from a batch of 3 rows of GPT-2's 3072-wide MLP on (the first setting, 2^15, kept
 /// even 8 rows on one core).
 pub const GELU_MIN_LEN: usize = 1 << 13;
+
+/// [`crate::LayerNorm`]: elements (`rows * d`) below which one core normalises every row. Three
+/// passes over each element, a little heavier than GELU's one `exp`: 2^15 keeps a decode
+/// step's rows (and a batch's few) on one core and splits a prefill's hundreds.
+pub const LAYER_NORM_MIN_LEN: usize = 1 << 15;
 // ANCHOR_END: thresholds
 
 /// Run `f` on one of rayon's worker threads (the calling thread waits) and return its result.

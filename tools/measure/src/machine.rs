@@ -34,7 +34,8 @@ pub struct Kernels {
     /// The f32 dot product inside decode's matrix x vector (`shared::gemv`): `avx2` or
     /// `portable`.
     pub gemv_dot_f32: &'static str,
-    /// The f32 matrix-multiply kernel of prefill (`shared::matmul_t`): `gemm` or `matrixmultiply`.
+    /// The f32 matrix-multiply kernel of prefill (`shared::matmul_t`): `matrixmultiply`, or
+    /// `gemm` with the instruction set it runs (`gemm avx512`, `gemm avx2+fma`).
     pub sgemm: &'static str,
     /// The dot product of decode with bf16 weights (`shared::gemv_half`): `avx2` or `portable`.
     pub gemv_dot_bf16: &'static str,
@@ -55,7 +56,7 @@ pub fn kernels() -> Kernels {
     use shared::half_matrix::HalfFormat;
     Kernels {
         gemv_dot_f32: shared::gemv::f32_dot_kernel_name(),
-        sgemm: shared::matmul::f32_gemm_kernel().name(),
+        sgemm: shared::matmul::f32_gemm_kernel_description(),
         gemv_dot_bf16: half_dot_kernel_name(HalfFormat::Bf16),
         gemv_dot_f16: half_dot_kernel_name(HalfFormat::F16),
     }
@@ -82,5 +83,15 @@ mod tests {
         let Some(flags) = cpuinfo.lines().find(|l| l.starts_with("flags")) else { return };
         let avx2 = flags.split_whitespace().any(|f| f == "avx2");
         assert_eq!(kernels().gemv_dot_f32, if avx2 { "avx2" } else { "portable" });
+        // gemm's AVX-512 kernels only where the CPU has AVX-512F; its AVX2 ones where it has FMA
+        let (fma, avx512f) = (flags.split_whitespace().any(|f| f == "fma"), flags.split_whitespace().any(|f| f == "avx512f"));
+        let sgemm = kernels().sgemm;
+        if shared::matmul::f32_gemm_kernel() == shared::matmul::GemmKernel::Gemm {
+            match (avx512f, fma) {
+                (false, true) => assert_eq!(sgemm, "gemm avx2+fma"),
+                (false, false) => assert_eq!(sgemm, "gemm"),
+                (true, _) => assert!(sgemm == "gemm avx512" || sgemm == "gemm avx2+fma", "{sgemm}"),
+            }
+        }
     }
 }
