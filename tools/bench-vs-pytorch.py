@@ -16,7 +16,10 @@ Needs torch and transformers (`pip install -r tools/requirements-fixtures.txt`) 
      both `model.generate(use_cache=...)` and a hand-written loop over `past_key_values`
      (which skips generate's per-step overhead: the stricter comparison);
    - prefill = one forward pass over the prompt with `logits_to_keep=1`.
-4. Prints both side by side with the ratios, and how busy the machine was (other processes'
+4. Times OpenBLAS's sgemm (numpy's BLAS) on prefill's four matrix shapes per block
+   ([P,d]x[d,3d], [P,d]x[d,d], [P,d]x[d,4d], [P,4d]x[4d,d]): an independent ceiling for prefill,
+   which is mostly those products.
+5. Prints all side by side with the ratios, and how busy the machine was (other processes'
    CPU use while PyTorch ran, in cores: 0 = clean run).
 
 Runs are sequential, never concurrent. The machine may be shared and its memory bandwidth can
@@ -48,6 +51,7 @@ args = ap.parse_args()
 
 os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
 os.environ.setdefault("RAYON_NUM_THREADS", str(args.threads))
+os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
 
 try:
     import torch
@@ -97,6 +101,40 @@ def median_of(fn):
     return statistics.median(r[0] for r in runs), busy_elsewhere
 
 
+def blas_name():
+    """numpy's BLAS library and version, as numpy reports them (pip's numpy ships OpenBLAS)."""
+    import numpy
+    try:
+        blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
+    except Exception:  # an older numpy without mode="dicts"
+        return "numpy's BLAS (unknown)"
+
+
+def blas_prefill_gflops(cfg):
+    """GFLOP/s of numpy's sgemm (OpenBLAS in pip's numpy) on one block's four prefill products,
+    by total time: median of args.runs (at least 3) timings of the four."""
+    import numpy
+    rng = numpy.random.default_rng(args.seed)
+    p, d = args.prefill_len, cfg.n_embd
+    shapes = [(p, d, 3 * d), (p, d, d), (p, d, 4 * d), (p, 4 * d, d)]
+    mats = [(rng.standard_normal((m, k), dtype=numpy.float32), rng.standard_normal((k, n), dtype=numpy.float32))
+            for m, k, n in shapes]
+    flops = sum(2 * m * k * n for m, k, n in shapes)
+
+    def four():
+        for a, b in mats:
+            a @ b
+
+    four()  # warm-up
+    times = []
+    for _ in range(max(args.runs, 3)):
+        t0 = time.perf_counter()
+        four()
+        times.append(time.perf_counter() - t0)
+    return flops / statistics.median(times) / 1e9
+
+
 def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -141,6 +179,8 @@ def main():
         with torch.inference_mode():
             pre_s, f4 = median_of(lambda: model(input_ids=ids, use_cache=True, logits_to_keep=1))
         out["prefill"] = dict(secs=pre_s, foreign=f4)
+        log("    OpenBLAS sgemm on prefill's shapes...")
+        out["blas_gflops"] = blas_prefill_gflops(cfg)
         return out
 
     rust_rounds, torch_rounds = [], []
@@ -186,6 +226,8 @@ def main():
                    torch_gflops=rust["prefill"]["flops"] / med(torch_s) / 1e9,
                    ratio=med(t / o for o, t in zip(ours_s, torch_s)),
                    sgemm_peak_gflops=med(rr["sgemm_peak_gflops"] for rr in rust_rounds),
+                   blas=blas_name(), blas_gflops=med(t["blas_gflops"] for t in torch_rounds),
+                   of_blas=med(rust["prefill"]["flops"] / o / 1e9 / t["blas_gflops"] for o, t in zip(ours_s, torch_rounds)),
                    foreign_cores=max(t["prefill"]["foreign"] for t in torch_rounds))
     bandwidth = med(rr["bandwidth_gbps"] for rr in rust_rounds)
     report = dict(config=args.config, cpu=rust.get("cpu"), kernels=rust.get("kernels"), weights=rust.get("weights"),
@@ -215,6 +257,8 @@ def main():
           f"{p['ours_gflops'] / p['sgemm_peak_gflops']:.0%} of the {p['sgemm_peak_gflops']:.0f} GFLOP/s sgemm peak), "
           f"torch {p['torch_s']:.3f} s ({p['torch_gflops']:.1f} GFLOP/s): ours is {p['ratio']:.2f}x as fast "
           f"(other load {p['foreign_cores']:.2f} cores)")
+    print(f"{p['blas']} sgemm on the same prefill's four products per block: {p['blas_gflops']:.1f} GFLOP/s; "
+          f"our whole prefill (attention, norms and all) ran at {p['of_blas']:.0%} of that (median of per-round ratios)")
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@
 use crate::Float;
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1};
 use rayon::prelude::*;
+use crate::simd_tier::{simd_tier, SimdTier};
 use std::any::Any;
-use std::sync::OnceLock;
 
 /// About how many rows one rayon task takes: large enough to amortise scheduling, small enough
 /// to balance ([`rows_per_task`] evens them out).
@@ -96,56 +96,47 @@ pub fn gemv<F: Float>(w: ArrayView2<F>, x: ArrayView1<F>, mut y: ArrayViewMut1<F
 }
 // ANCHOR_END: gemv
 
-/// The dot product [`gemv`] runs for `F`. For f32: the fastest one this CPU has, detected at
-/// the first call and kept (with AVX2, [`dot_f32_avx2`]: eight lanes per instruction instead of
-/// four, so one core keeps up with memory in the minutes the machine streams 70-80 GB/s; GPT-2
-/// 124M cached decode ran 94-113 tokens/s against 88-99 in interleaved runs). Its sums are
-/// grouped differently from [`dot`]'s, so f32 results can differ in the last bits from a machine
-/// without AVX2. For f64, which the exact proofs use: always the portable [`dot`].
+/// The dot product [`gemv`] runs for `F`. For f32: the one of this CPU's SIMD tier
+/// ([`simd_tier`]: AVX-512, AVX2 or portable, detected at the first call). With AVX2,
+/// [`dot_f32_avx2`] takes eight lanes per instruction instead of four, so one core keeps up with
+/// memory in the minutes the machine streams 70-80 GB/s (GPT-2 124M cached decode ran 94-113
+/// tokens/s against 88-99 in interleaved runs); with AVX-512, [`dot_f32_avx512`] takes sixteen
+/// and returns the same bits as the AVX2 kernel. Their sums are grouped differently from
+/// [`dot`]'s, so f32 results can differ in the last bits on a machine without AVX2. For f64,
+/// which the exact proofs use: always the portable [`dot`].
 ///
 /// The choice lives here, with the kernels, rather than on the [`Float`] trait: which kernel a
 /// CPU runs is not a property of the number type.
 pub fn dot_kernel<F: Float>() -> fn(&[F], &[F]) -> F {
-    static F32_DOT: OnceLock<fn(&[f32], &[f32]) -> f32> = OnceLock::new();
-    let f32_dot: &dyn Any = F32_DOT.get_or_init(f32_dot_for_this_cpu);
+    let f32_dot = f32_dot_for(simd_tier());
+    let f32_dot: &dyn Any = &f32_dot;
     match f32_dot.downcast_ref::<fn(&[F], &[F]) -> F>() {
         Some(&kernel) => kernel, // F is f32
         None => dot::<F>,        // F is f64
     }
 }
 
-/// The name of the f32 dot product [`dot_kernel`] runs on this CPU (`"avx2"` or `"portable"`),
-/// for reports such as the bench tool's `kernels`.
+/// The name of the f32 dot product [`dot_kernel`] runs on this CPU (`"avx512"`, `"avx2"` or
+/// `"portable"`), for reports such as the bench tool's `kernels`.
 pub fn f32_dot_kernel_name() -> &'static str {
-    if has_avx2() {
-        "avx2"
-    } else {
-        "portable"
-    }
+    simd_tier().name()
 }
 
-/// Does this CPU run AVX2 (x86_64, checked at run time)?
-fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-/// AVX2's f32 dot product if this CPU has it (x86_64, checked at run time), else [`dot`].
-fn f32_dot_for_this_cpu() -> fn(&[f32], &[f32]) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        return |a, b| {
-            // SAFETY: the CPU supports AVX2, checked when this closure was chosen.
+/// The f32 dot product of `tier`. [`simd_tier`] only returns tiers the CPU has.
+fn f32_dot_for(tier: SimdTier) -> fn(&[f32], &[f32]) -> f32 {
+    match tier {
+        #[cfg(target_arch = "x86_64")]
+        SimdTier::Avx512 => |a, b| {
+            // SAFETY: the CPU supports AVX-512F: `simd_tier` detected it.
+            unsafe { dot_f32_avx512(a, b) }
+        },
+        #[cfg(target_arch = "x86_64")]
+        SimdTier::Avx2 => |a, b| {
+            // SAFETY: the CPU supports AVX2: `simd_tier` detected it.
             unsafe { dot_f32_avx2(a, b) }
-        };
+        },
+        _ => dot::<f32>,
     }
-    dot::<f32>
 }
 
 // ANCHOR: dot_f32_avx2
@@ -171,16 +162,67 @@ unsafe fn dot_f32_avx2(a: &[f32], b: &[f32]) -> f32 {
         i += 32;
     }
     let sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
-    let mut lanes = [0f32; 8];
-    // SAFETY: `lanes` holds 8 f32
-    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), sum) };
-    let mut total = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+    let mut total = sum_lanes_avx(sum);
     for j in whole..a.len() {
         total += a[j] * b[j];
     }
     total
 }
 // ANCHOR_END: dot_f32_avx2
+
+/// The eight lanes of `sum` added as a balanced tree, `((l0 + l4) + (l1 + l5)) + ((l2 + l6) +
+/// (l3 + l7))`: how every AVX2 and AVX-512 dot product of decode ends.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+pub(crate) fn sum_lanes_avx(sum: std::arch::x86_64::__m256) -> f32 {
+    let mut lanes = [0f32; 8];
+    // SAFETY: `lanes` holds 8 f32
+    unsafe { std::arch::x86_64::_mm256_storeu_ps(lanes.as_mut_ptr(), sum) };
+    ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))
+}
+
+/// [`dot_f32_avx2`] in two 16-lane AVX-512 registers: the first holds the AVX2 kernel's first
+/// two accumulators side by side, the second its last two. Each lane sees the same products
+/// added in the same order, and the halves are added as the AVX2 kernel adds its registers, so
+/// the result is the same bits with half the instructions.
+///
+/// # Safety
+/// The CPU must support AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn dot_f32_avx512(a: &[f32], b: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    assert_eq!(a.len(), b.len());
+    let whole = a.len() / 32 * 32;
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut acc = [_mm512_setzero_ps(); 2];
+    let mut i = 0;
+    while i < whole {
+        for (k, acc_k) in acc.iter_mut().enumerate() {
+            // SAFETY: i + 16k + 16 <= whole <= len of a and b (unaligned loads)
+            let (x, y) = unsafe { (_mm512_loadu_ps(pa.add(i + 16 * k)), _mm512_loadu_ps(pb.add(i + 16 * k))) };
+            *acc_k = _mm512_add_ps(*acc_k, _mm512_mul_ps(x, y)); // no FMA, as in the AVX2 kernel
+        }
+        i += 32;
+    }
+    // (acc0 + acc1) + (acc2 + acc3) of the AVX2 kernel
+    let sum = _mm256_add_ps(add_halves(acc[0]), add_halves(acc[1]));
+    let mut total = sum_lanes_avx(sum);
+    for j in whole..a.len() {
+        total += a[j] * b[j];
+    }
+    total
+}
+
+/// The low eight lanes of `v` plus its high eight.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+pub(crate) fn add_halves(v: std::arch::x86_64::__m512) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    let low = _mm512_castps512_ps256(v);
+    let high = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+    _mm256_add_ps(low, high)
+}
 
 #[cfg(test)]
 mod tests {
@@ -232,6 +274,29 @@ mod tests {
             return;
         }
         eprintln!("this CPU has no AVX2: dot_f32_avx2 not run");
+    }
+
+    /// The AVX-512 kernel returns the AVX2 kernel's bits, on rounding values of every length
+    /// around its 32-wide step. On a CPU without AVX-512F it cannot run: the test says so on
+    /// stderr and passes.
+    #[test]
+    fn avx512_dot_equals_the_avx2_dot_bit_for_bit() {
+        #[cfg(target_arch = "x86_64")]
+        if crate::simd_tier::best_simd_tier() == SimdTier::Avx512 {
+            for len in (0..100).chain([767, 768, 769, 3072, 3073]) {
+                let a: Vec<f32> = (0..len).map(|i| ((i as f32) * 0.37).sin() * 3.0).collect();
+                let b: Vec<f32> = (0..len).map(|i| ((i as f32) * 0.11).cos() + 0.01).collect();
+                // SAFETY: AVX-512F (and so AVX2) checked just above
+                let (wide, narrow) = unsafe { (dot_f32_avx512(&a, &b), dot_f32_avx2(&a, &b)) };
+                assert_eq!(wide.to_bits(), narrow.to_bits(), "length {len}: {wide} vs {narrow}");
+                let (a, b) = integer_vectors(len);
+                let exact: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+                // SAFETY: as above
+                assert_eq!(unsafe { dot_f32_avx512(&a, &b) }, exact, "length {len}");
+            }
+            return;
+        }
+        eprintln!("this CPU has no AVX-512F: dot_f32_avx512 not run");
     }
 
     /// `gemv` against the sum written out, in pools of 1, 2 and 8 threads: one row block

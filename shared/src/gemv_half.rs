@@ -17,10 +17,12 @@
 //! (the same sixteen-lane sum as [`dot`](crate::gemv::dot)) runs elsewhere.
 
 use crate::gemv::{pairwise_sum, rows_per_task, LANES};
+#[cfg(target_arch = "x86_64")]
+use crate::gemv::{add_halves, sum_lanes_avx};
 use crate::half_matrix::{widen_bf16, HalfFormat, HalfMatrix};
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1};
 use rayon::prelude::*;
-use std::sync::OnceLock;
+use crate::simd_tier::{simd_tier, SimdTier};
 
 /// A dot product of a row of 16-bit weights with an f32 vector: `sum_i widen(w[i]) * x[i]`.
 pub type HalfDot = fn(&[u16], &[f32]) -> f32;
@@ -74,48 +76,25 @@ pub fn gemv_half_rows(x: ArrayView2<f32>, w: &HalfMatrix) -> Array2<f32> {
     y_t.reversed_axes().as_standard_layout().into_owned() // [n, out]
 }
 
-/// The dot product [`gemv_half`] runs for `format`: the fastest this CPU has, detected at the
-/// first call and kept.
+/// The dot product [`gemv_half`] runs for `format`: the one of this CPU's SIMD tier
+/// ([`simd_tier`]: AVX-512, AVX2 or portable). The two x86 tiers return the same bits.
 pub fn half_dot_kernel(format: HalfFormat) -> HalfDot {
-    static BF16: OnceLock<HalfDot> = OnceLock::new();
-    static F16: OnceLock<HalfDot> = OnceLock::new();
-    match format {
-        HalfFormat::Bf16 => *BF16.get_or_init(|| if has_avx2() { bf16_avx2 } else { dot_bf16_portable }),
-        HalfFormat::F16 => *F16.get_or_init(|| if has_avx2_f16c() { f16_avx2 } else { dot_f16_portable }),
+    match (simd_tier(), format) {
+        (SimdTier::Avx512, HalfFormat::Bf16) => bf16_avx512,
+        (SimdTier::Avx512, HalfFormat::F16) => f16_avx512,
+        (SimdTier::Avx2, HalfFormat::Bf16) => bf16_avx2,
+        (SimdTier::Avx2, HalfFormat::F16) => f16_avx2,
+        (SimdTier::Portable, HalfFormat::Bf16) => dot_bf16_portable,
+        (SimdTier::Portable, HalfFormat::F16) => dot_f16_portable,
     }
 }
 
-/// The name of the kernel [`half_dot_kernel`] runs for `format` on this CPU (`"avx2"`,
-/// `"avx2+f16c"` or `"portable"`), for reports such as the bench tool's `kernels`.
+/// The name of the kernel [`half_dot_kernel`] runs for `format` on this CPU (`"avx512"`,
+/// `"avx2"`, `"avx2+f16c"` or `"portable"`), for reports such as the bench tool's `kernels`.
 pub fn half_dot_kernel_name(format: HalfFormat) -> &'static str {
-    match format {
-        HalfFormat::Bf16 if has_avx2() => "avx2",
-        HalfFormat::F16 if has_avx2_f16c() => "avx2+f16c",
-        _ => "portable",
-    }
-}
-
-/// Does this CPU run AVX2 (x86_64, checked at run time)?
-fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-/// Does this CPU run AVX2 and F16C (x86_64, checked at run time)?
-fn has_avx2_f16c() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        has_avx2() && std::arch::is_x86_feature_detected!("f16c")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
+    match (simd_tier(), format) {
+        (SimdTier::Avx2, HalfFormat::F16) => "avx2+f16c",
+        (tier, _) => tier.name(),
     }
 }
 
@@ -151,23 +130,24 @@ fn dot_f16_portable(w: &[u16], x: &[f32]) -> f32 {
     dot_widening(w, x, |b| HalfFormat::F16.widen(b))
 }
 
-/// [`dot_bf16_avx2`] behind a plain function pointer; chosen only where AVX2 was detected.
+/// [`dot_bf16_avx2`] behind a plain function pointer; chosen only where the AVX2 tier was
+/// detected.
 fn bf16_avx2(w: &[u16], x: &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
     {
-        // SAFETY: `half_dot_kernel` hands out this function only when the CPU has AVX2.
+        // SAFETY: `half_dot_kernel` hands out this function only on the AVX2 tier or above.
         unsafe { dot_bf16_avx2(w, x) }
     }
     #[cfg(not(target_arch = "x86_64"))]
     dot_bf16_portable(w, x)
 }
 
-/// [`dot_f16_avx2`] behind a plain function pointer; chosen only where AVX2 and F16C were
-/// detected.
+/// [`dot_f16_avx2`] behind a plain function pointer; chosen only where the AVX2 tier (which
+/// includes F16C) was detected.
 fn f16_avx2(w: &[u16], x: &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
     {
-        // SAFETY: `half_dot_kernel` hands out this function only when the CPU has AVX2 and F16C.
+        // SAFETY: `half_dot_kernel` hands out this function only on the AVX2 tier (AVX2 and F16C).
         unsafe { dot_f16_avx2(w, x) }
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -230,10 +210,7 @@ unsafe fn dot_half_avx2<const BF16: bool>(w: &[u16], x: &[f32]) -> f32 {
         i += 32;
     }
     let sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
-    let mut lanes = [0f32; 8];
-    // SAFETY: `lanes` holds 8 f32
-    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), sum) };
-    let mut total = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+    let mut total = sum_lanes_avx(sum);
     for j in whole..w.len() {
         total += format.widen(w[j]) * x[j];
     }
@@ -260,6 +237,114 @@ unsafe fn dot_bf16_avx2(w: &[u16], x: &[f32]) -> f32 {
 unsafe fn dot_f16_avx2(w: &[u16], x: &[f32]) -> f32 {
     // SAFETY: AVX2 and F16C are enabled here, and the caller promises the CPU has them
     unsafe { dot_half_avx2::<false>(w, x) }
+}
+
+/// [`dot_half_avx512`] for bf16 behind a plain function pointer; chosen only on the AVX-512
+/// tier.
+fn bf16_avx512(w: &[u16], x: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: `half_dot_kernel` hands out this function only when the CPU has AVX-512F.
+        unsafe { dot_bf16_avx512(w, x) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    dot_bf16_portable(w, x)
+}
+
+/// [`dot_half_avx512`] for f16 behind a plain function pointer; chosen only on the AVX-512
+/// tier.
+fn f16_avx512(w: &[u16], x: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: `half_dot_kernel` hands out this function only when the CPU has AVX-512F.
+        unsafe { dot_f16_avx512(w, x) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    dot_f16_portable(w, x)
+}
+
+/// Sixteen bf16 at `p` as sixteen f32, as [`widen8_bf16`] widens eight.
+///
+/// # Safety
+/// The CPU must support AVX-512F, and `p` must point to sixteen readable u16.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn widen16_bf16(p: *const u16) -> std::arch::x86_64::__m512 {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller's promise (an unaligned 32-byte load)
+    let bits16 = unsafe { _mm256_loadu_si256(p as *const __m256i) }; // 16 x u16
+    let bits32 = _mm512_cvtepu16_epi32(bits16); // 16 x u32, the top halves zero
+    _mm512_castsi512_ps(_mm512_slli_epi32::<16>(bits32))
+}
+
+/// Sixteen f16 at `p` as sixteen f32 (AVX-512F's `vcvtph2ps`).
+///
+/// # Safety
+/// The CPU must support AVX-512F, and `p` must point to sixteen readable u16.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn widen16_f16(p: *const u16) -> std::arch::x86_64::__m512 {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller's promise (an unaligned 32-byte load)
+    let bits16 = unsafe { _mm256_loadu_si256(p as *const __m256i) };
+    _mm512_cvtph_ps(bits16)
+}
+
+/// [`dot_half_avx2`] in two 16-lane registers, grouped as the f32 AVX-512 kernel groups its
+/// sums: the same bits as the AVX2 kernel.
+///
+/// # Safety
+/// The CPU must support AVX-512F. Only inlined into functions enabling it.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn dot_half_avx512<const BF16: bool>(w: &[u16], x: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    assert_eq!(w.len(), x.len());
+    let format = if BF16 { HalfFormat::Bf16 } else { HalfFormat::F16 };
+    let whole = w.len() / 32 * 32;
+    let (pw, px) = (w.as_ptr(), x.as_ptr());
+    let mut acc = [_mm512_setzero_ps(); 2];
+    let mut i = 0;
+    while i < whole {
+        for (k, acc_k) in acc.iter_mut().enumerate() {
+            // SAFETY: i + 16k + 16 <= whole <= len of w and x; AVX-512F is the caller's promise
+            let (wide, xs) = unsafe {
+                let p = pw.add(i + 16 * k);
+                (if BF16 { widen16_bf16(p) } else { widen16_f16(p) }, _mm512_loadu_ps(px.add(i + 16 * k)))
+            };
+            *acc_k = _mm512_add_ps(*acc_k, _mm512_mul_ps(wide, xs)); // no FMA, as in the f32 kernel
+        }
+        i += 32;
+    }
+    // SAFETY: AVX-512F is the caller's promise
+    let sum = unsafe { _mm256_add_ps(add_halves(acc[0]), add_halves(acc[1])) };
+    let mut total = sum_lanes_avx(sum);
+    for j in whole..w.len() {
+        total += format.widen(w[j]) * x[j];
+    }
+    total
+}
+
+/// The bf16 dot product in AVX-512.
+///
+/// # Safety
+/// The CPU must support AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn dot_bf16_avx512(w: &[u16], x: &[f32]) -> f32 {
+    // SAFETY: AVX-512F is enabled here, and the caller promises the CPU has it
+    unsafe { dot_half_avx512::<true>(w, x) }
+}
+
+/// The f16 dot product in AVX-512.
+///
+/// # Safety
+/// The CPU must support AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn dot_f16_avx512(w: &[u16], x: &[f32]) -> f32 {
+    // SAFETY: AVX-512F is enabled here, and the caller promises the CPU has it
+    unsafe { dot_half_avx512::<false>(w, x) }
 }
 
 #[cfg(test)]

@@ -339,10 +339,7 @@ unsafe fn block<const RO: usize, const RB: usize, const PREFETCH: bool>(w: &[f32
     }
     for (r, acc_r) in acc.iter().enumerate() {
         for (c, &acc_rc) in acc_r.iter().enumerate() {
-            let mut lanes = [0f32; 8];
-            // SAFETY: `lanes` holds 8 f32
-            unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), acc_rc) };
-            let mut total = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+            let mut total = crate::gemv::sum_lanes_avx(acc_rc);
             let (wr, xr) = (&w[(o + r) * n_in..(o + r + 1) * n_in], &x[(b + c) * n_in..(b + c + 1) * n_in]);
             for j in whole..n_in {
                 total += wr[j] * xr[j];

@@ -50,8 +50,8 @@ static F32_KERNEL: AtomicU8 = AtomicU8::new(0);
 /// detect the CPU's SIMD at run time). On GPT-2 124M's four prefill shapes at 512 tokens, on 2
 /// cores of an AMD EPYC with AVX2 and FMA, `gemm` ran 1.16x as fast as `matrixmultiply` (median
 /// of 7 interleaved rounds, 0.98-1.23x), 150 against 129 GFLOP/s in the quietest round.
-/// `gemm`'s AVX-512 kernels need its `x86-v4` feature, which needs Rust 1.89: this crate's
-/// `avx512` feature turns it on (off by default, the workspace promises Rust 1.88).
+/// `gemm` is built with its `x86-v4` feature, so it runs AVX-512 kernels where the CPU has
+/// AVX-512F.
 pub fn f32_gemm_kernel() -> GemmKernel {
     match F32_KERNEL.load(Ordering::Relaxed) {
         1 => GemmKernel::MatrixMultiply,
@@ -60,15 +60,14 @@ pub fn f32_gemm_kernel() -> GemmKernel {
 }
 
 /// What runs f32 products on this CPU, for reports: `"matrixmultiply"`, or `"gemm"` with the
-/// instruction set its run-time dispatch picks: `"gemm avx512"` (only when built with the
-/// `avx512` feature), `"gemm avx2+fma"`, `"gemm"` (its portable code, or not x86-64).
+/// instruction set its run-time dispatch picks: `"gemm avx512"`, `"gemm avx2+fma"`, `"gemm"`
+/// (its portable code, or not x86-64).
 pub fn f32_gemm_kernel_description() -> &'static str {
     if f32_gemm_kernel() == GemmKernel::MatrixMultiply {
         return "matrixmultiply";
     }
     #[cfg(target_arch = "x86_64")]
     {
-        #[cfg(feature = "avx512")]
         if std::arch::is_x86_feature_detected!("avx512f") {
             return "gemm avx512";
         }

@@ -8,19 +8,50 @@ use ndarray::Array1;
 
 const FORMATS: [HalfFormat; 2] = [HalfFormat::Bf16, HalfFormat::F16];
 
-/// Every dot product this CPU can run for `format`, with its name: the portable one always,
-/// the AVX2 one where the CPU has what it needs.
+/// Every dot product this CPU can run for `format`, with its name, worst tier first: the
+/// portable one always, the AVX2 and AVX-512 ones where the CPU has their tier.
 fn kernels(format: HalfFormat) -> Vec<(&'static str, HalfDot)> {
+    let best = crate::simd_tier::best_simd_tier();
     let mut all: Vec<(&'static str, HalfDot)> = match format {
         HalfFormat::Bf16 => vec![("portable", dot_bf16_portable)],
         HalfFormat::F16 => vec![("portable", dot_f16_portable)],
     };
-    match format {
-        HalfFormat::Bf16 if has_avx2() => all.push(("avx2", bf16_avx2)),
-        HalfFormat::F16 if has_avx2_f16c() => all.push(("avx2+f16c", f16_avx2)),
-        _ => eprintln!("this CPU lacks the AVX2 {} kernel's features: not run", format.name()),
+    if best >= SimdTier::Avx2 {
+        all.push(match format {
+            HalfFormat::Bf16 => ("avx2", bf16_avx2),
+            HalfFormat::F16 => ("avx2+f16c", f16_avx2),
+        });
+    }
+    if best >= SimdTier::Avx512 {
+        all.push(match format {
+            HalfFormat::Bf16 => ("avx512", bf16_avx512),
+            HalfFormat::F16 => ("avx512", f16_avx512),
+        });
+    } else {
+        eprintln!("this CPU has no AVX-512F: the {} AVX-512 kernel not run", format.name());
     }
     all
+}
+
+/// The AVX-512 kernels return the AVX2 kernels' bits on rounding values, at every length
+/// around their 32-wide step (on a CPU without AVX-512F: nothing to run, said on stderr).
+#[test]
+fn the_avx512_kernels_equal_the_avx2_kernels_bit_for_bit() {
+    if crate::simd_tier::best_simd_tier() < SimdTier::Avx512 {
+        eprintln!("this CPU has no AVX-512F: not run");
+        return;
+    }
+    for format in FORMATS {
+        let (narrow, wide): (HalfDot, HalfDot) = match format {
+            HalfFormat::Bf16 => (bf16_avx2, bf16_avx512),
+            HalfFormat::F16 => (f16_avx2, f16_avx512),
+        };
+        let (w, x) = rounding_case(1, 3100, format);
+        for len in (0..100).chain([767, 768, 769, 3072, 3073, 3100]) {
+            let (w, x) = (&w.row(0)[..len], &x.as_slice().unwrap()[..len]);
+            assert_eq!(wide(w, x).to_bits(), narrow(w, x).to_bits(), "{}, length {len}", format.name());
+        }
+    }
 }
 
 /// Lengths around the 16 portable lanes and the AVX2 kernels' 8-wide loads and 32-wide step,
@@ -46,7 +77,7 @@ fn the_avx2_widening_of_every_16_bit_pattern_equals_the_half_crate() {
             unsafe { std::arch::x86_64::_mm256_storeu_ps(out.as_mut_ptr(), wide) };
             out
         }
-        if has_avx2_f16c() {
+        if crate::simd_tier::best_simd_tier() >= SimdTier::Avx2 {
             for format in FORMATS {
                 for first in (0..=u16::MAX).step_by(8) {
                     let bits: [u16; 8] = std::array::from_fn(|k| first + k as u16);

@@ -105,6 +105,12 @@ pub struct BenchArgs {
     #[arg(long, value_enum, value_name = "KERNEL")]
     pub gemm: Option<shared::matmul::GemmKernel>,
 
+    /// The SIMD tier of decode's dot products: the best this CPU has unless given; `avx2` or
+    /// `portable` caps it (a tier the CPU lacks is never used), to compare tiers side by side.
+    /// The x86 tiers give the same bits; `portable` sums in another order.
+    #[arg(long, value_parser = parse_simd_tier, value_name = "TIER")]
+    pub simd: Option<shared::simd_tier::SimdTier>,
+
     /// --model: a Hugging Face folder to measure instead of random weights
     /// (`tools/bench-vs-pytorch.py` passes the weights it times PyTorch on); --seed: of the
     /// random weights and prompts. The same options, ranges and messages as every binary.
@@ -123,11 +129,19 @@ pub struct BenchArgs {
     pub bandwidth_mib: usize,
 }
 
+/// `--simd`'s value: `avx512`, `avx2` or `portable`.
+fn parse_simd_tier(name: &str) -> Result<shared::simd_tier::SimdTier, String> {
+    shared::simd_tier::SimdTier::from_name(name).ok_or_else(|| format!("unknown SIMD tier `{name}`: avx512, avx2 or portable"))
+}
+
 impl BenchArgs {
     /// Apply `--gemm` (if given) to every later f32 matrix multiply of this process.
     pub fn choose_kernels(&self) {
         if let Some(kernel) = self.gemm {
             shared::matmul::set_f32_gemm_kernel(kernel);
+        }
+        if let Some(tier) = self.simd {
+            shared::simd_tier::limit_simd_tier(tier);
         }
     }
 

@@ -31,15 +31,16 @@ fn model_name(cpuinfo: &str) -> Option<String> {
 /// The kernels this run uses, as chosen at run time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Kernels {
-    /// The f32 dot product inside decode's matrix x vector (`shared::gemv`): `avx2` or
-    /// `portable`.
+    /// The f32 dot product inside decode's matrix x vector (`shared::gemv`): `avx512`, `avx2`
+    /// or `portable` (`shared::simd_tier`).
     pub gemv_dot_f32: &'static str,
     /// The f32 matrix-multiply kernel of prefill (`shared::matmul_t`): `matrixmultiply`, or
     /// `gemm` with the instruction set it runs (`gemm avx512`, `gemm avx2+fma`).
     pub sgemm: &'static str,
-    /// The dot product of decode with bf16 weights (`shared::gemv_half`): `avx2` or `portable`.
+    /// The dot product of decode with bf16 weights (`shared::gemv_half`): `avx512`, `avx2` or
+    /// `portable`.
     pub gemv_dot_bf16: &'static str,
-    /// The dot product of decode with f16 weights: `avx2+f16c` or `portable`.
+    /// The dot product of decode with f16 weights: `avx512`, `avx2+f16c` or `portable`.
     pub gemv_dot_f16: &'static str,
 }
 
@@ -49,8 +50,8 @@ impl std::fmt::Display for Kernels {
     }
 }
 
-/// The kernels `shared` picks on this CPU. The rule mirrors `shared::gemv::f32_dot_kernel`:
-/// AVX2 when the CPU has it (x86-64, checked at run time), else the portable loop.
+/// The kernels `shared` picks on this CPU: decode's dot products by `shared::simd_tier` (the
+/// best of AVX-512, AVX2 and portable loops this CPU has, unless `--simd` capped it).
 pub fn kernels() -> Kernels {
     use shared::gemv_half::half_dot_kernel_name;
     use shared::half_matrix::HalfFormat;
@@ -81,8 +82,13 @@ mod tests {
         // an independent reading of the same fact: the `flags` line of /proc/cpuinfo
         let Ok(cpuinfo) = std::fs::read_to_string("/proc/cpuinfo") else { return };
         let Some(flags) = cpuinfo.lines().find(|l| l.starts_with("flags")) else { return };
-        let avx2 = flags.split_whitespace().any(|f| f == "avx2");
-        assert_eq!(kernels().gemv_dot_f32, if avx2 { "avx2" } else { "portable" });
+        let has = |f: &str| flags.split_whitespace().any(|g| g == f);
+        let tier = match (has("avx2") && has("fma") && has("f16c"), has("avx512f")) {
+            (true, true) => "avx512",
+            (true, false) => "avx2",
+            (false, _) => "portable",
+        };
+        assert_eq!(kernels().gemv_dot_f32, tier);
         // gemm's AVX-512 kernels only where the CPU has AVX-512F; its AVX2 ones where it has FMA
         let (fma, avx512f) = (flags.split_whitespace().any(|f| f == "fma"), flags.split_whitespace().any(|f| f == "avx512f"));
         let sgemm = kernels().sgemm;
@@ -90,7 +96,7 @@ mod tests {
             match (avx512f, fma) {
                 (false, true) => assert_eq!(sgemm, "gemm avx2+fma"),
                 (false, false) => assert_eq!(sgemm, "gemm"),
-                (true, _) => assert!(sgemm == "gemm avx512" || sgemm == "gemm avx2+fma", "{sgemm}"),
+                (true, _) => assert_eq!(sgemm, "gemm avx512"),
             }
         }
     }
