@@ -34,6 +34,13 @@ fn the_json_has_every_figure_and_the_machine() {
     }
     assert!(v["kernels"]["gemv_dot_f32"].is_string() && v["kernels"]["sgemm"].is_string(), "{}", v["kernels"]);
     assert_eq!(v["weights"], "f32");
+    // the probe of decode's matrix x vector streamed whole matrices of the tiny model's width
+    let g = &v["gemv_probe"];
+    let d = g["d_model"].as_u64().expect("gemv_probe.d_model");
+    assert_eq!(g["bytes"].as_u64().unwrap() % (16 * d * d), 0, "{g}");
+    for key in ["read_all_gbps", "read_one_gbps", "gemv_all_gbps", "gemv_one_gbps"] {
+        assert!(g[key].as_f64().is_some_and(|x| x > 0.0), "{key} missing: {g}");
+    }
 }
 
 #[test]

@@ -63,12 +63,18 @@ impl Probe {
     /// Read the whole buffer `passes` times on all rayon threads, recording GB/s of each pass.
     pub fn read(&mut self, passes: usize) {
         for _ in 0..passes {
-            let start = Instant::now();
-            let total: f32 = self.buf.par_chunks(CHUNK).map(sum_lanes).sum();
-            let secs = start.elapsed().as_secs_f64();
-            black_box(total);
-            self.passes_gbps.push((self.buf.len() * 4) as f64 / secs / 1e9);
+            let gbps = self.read_once();
+            self.passes_gbps.push(gbps);
         }
+    }
+
+    /// Read the whole buffer once on the current rayon pool's threads; GB/s, not recorded.
+    pub fn read_once(&self) -> f64 {
+        let start = Instant::now();
+        let total: f32 = self.buf.par_chunks(CHUNK).map(sum_lanes).sum();
+        let secs = start.elapsed().as_secs_f64();
+        black_box(total);
+        (self.buf.len() * 4) as f64 / secs / 1e9
     }
 
     /// Best and median over every pass so far.

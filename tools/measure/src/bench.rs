@@ -33,6 +33,7 @@ use crate::error::{MeasureError, MeasureResult};
 use crate::machine::{self, Kernels};
 use crate::output::say;
 use crate::progress::Progress;
+use crate::gemv_probe::{self, GemvProbe};
 use crate::sgemm::{self, GemmResult};
 use crate::{flops, rss, stats};
 use clap::Args;
@@ -235,6 +236,9 @@ pub struct BenchReport {
     /// `cached_tokens_per_s / roofline_best_tokens_per_s`.
     pub cached_vs_roofline_best: f64,
     pub decode: Vec<DecodeRow>,
+    /// Decode's f32 matrix x vector alone beside a plain read, on all threads and on one
+    /// ([`gemv_probe`]): where a step's time goes.
+    pub gemv_probe: GemvProbe,
     pub memory: Memory,
     pub prefill: Prefill,
     pub prefill_gflops: f64,
@@ -354,7 +358,10 @@ pub fn run(args: &BenchArgs, model: &mut dyn Decoder, name: &str, weights: share
         .map(|&len| measure_decode(kv, &config, args, len, &mut probe, &bar))
         .collect::<MeasureResult<Vec<_>>>()?;
     let bw = probe.summary();
-    drop(probe); // free the probe's buffer before the prefill
+    drop(probe); // free the probe's buffer before the next
+    bar.stage("decode's matrix x vector alone");
+    let probe_bytes = (weight_bytes as usize).clamp(4 << 20, 1 << 30);
+    let gemv_probe = gemv_probe::measure(probe_bytes, config.d_model, args.runs)?;
     let roofline = bw.median_gbps * 1e9 / weight_bytes;
     let roofline_best = bw.best_gbps * 1e9 / weight_bytes;
     let decode: Vec<DecodeRow> = decode.into_iter().map(|d| d.with_roofline(&config, bw.median_gbps, roofline, weight_bytes)).collect();
@@ -389,6 +396,7 @@ pub fn run(args: &BenchArgs, model: &mut dyn Decoder, name: &str, weights: share
         prefill_gflops: prefill.gflops,
         prefill_vs_sgemm_peak: prefill.gflops / sgemm_peak_gflops,
         decode,
+        gemv_probe,
         memory,
         prefill,
         formulas: FORMULAS,
@@ -564,6 +572,7 @@ pub fn table(r: &BenchReport) -> String {
         );
     }
     out += "  (roofline tok/s of a row also counts reading the KV cache at the run's mean length; \"of roofline\" is against the weights-only roofline)\n\n";
+    out += &probe_lines(&r.gemv_probe, &r.decode, r.weight_bytes_per_token);
     let p = &r.prefill;
     out += &format!(
         "Prefill of {} tokens: {:.3} s median, {:.2} GFLOP -> {:.1} GFLOP/s = {:.0}% of the sgemm peak\n",
@@ -584,6 +593,47 @@ pub fn table(r: &BenchReport) -> String {
         100.0 * r.prefill_vs_sgemm_peak
     );
     out
+}
+
+/// The lines of [`GemvProbe`]: the read and gemv speeds, and the decode rows' bytes per second
+/// against gemv's.
+fn probe_lines(g: &GemvProbe, decode: &[DecodeRow], weight_bytes: f64) -> String {
+    let mut out = format!(
+        "Where a decode step's time goes: decode's f32 matrix x vector alone (shared::gemv over {:.1} MB of [{},{}] and [{},{}] matrices) beside a plain read of as many bytes, medians of interleaved passes\n",
+        g.bytes as f64 / 1e6,
+        4 * g.d_model,
+        g.d_model,
+        g.d_model,
+        4 * g.d_model
+    );
+    out += &format!(
+        "  plain read {:>6.1} GB/s on {} threads, {:.1} GB/s on 1 ({:.0}% of {}: what one core keeps in flight)\n",
+        g.read_all_gbps,
+        g.threads,
+        g.read_one_gbps,
+        100.0 * g.read_one_gbps / g.read_all_gbps,
+        g.threads
+    );
+    out += &format!(
+        "  gemv       {:>6.1} GB/s on {} threads ({:.0}% of the read), {:.1} GB/s on 1 ({:.0}% of the read on 1)\n",
+        g.gemv_all_gbps,
+        g.threads,
+        100.0 * g.gemv_vs_read(),
+        g.gemv_one_gbps,
+        100.0 * g.gemv_one_gbps / g.read_one_gbps
+    );
+    for d in decode {
+        let gbps = d.cached_tokens_per_s * weight_bytes / 1e9;
+        out += &format!(
+            "  cached decode after {} tokens: {:.1} tok/s x {:.1} MB = {:.1} GB/s of weights, {:.0}% of gemv alone (the rest: attention, norms, sampling, KV cache reads)\n",
+            d.prompt_len,
+            d.cached_tokens_per_s,
+            weight_bytes / 1e6,
+            gbps,
+            100.0 * gbps / g.gemv_all_gbps
+        );
+    }
+    out + "\n"
 }
 
 /// The memory lines of the report.

@@ -9,6 +9,9 @@ pub enum MeasureError {
     /// The model: loading, shapes, context length, ...
     #[error(transparent)]
     Model(#[from] shared::Error),
+    /// A thread pool for a one-thread measurement could not be started.
+    #[error("could not start a thread pool: {0}")]
+    Threads(#[from] rayon::ThreadPoolBuildError),
     /// stdout closed (for example `| head`): stop quietly.
     #[error("stdout closed")]
     StdoutClosed,

@@ -21,6 +21,7 @@ pub mod bench;
 pub mod cli;
 pub mod error;
 pub mod flops;
+pub mod gemv_probe;
 pub mod machine;
 pub mod output;
 pub mod progress;
