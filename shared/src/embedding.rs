@@ -3,6 +3,7 @@
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
 use crate::half_matrix::HalfMatrix;
+use crate::huge_pages::onto_huge_pages;
 use crate::linear::{gemv_half_into, linear, linear_half, read_half, widen_rows};
 use crate::Float;
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1};
@@ -19,6 +20,7 @@ pub struct Embedding<F> {
 impl<F: Float> Embedding<F> {
     /// A table from its rows, `[num_embeddings, dim]`.
     pub fn new(weight: Array2<F>) -> Self {
+        let weight = onto_huge_pages(weight); // a tied head streams it once a token
         Embedding { weight, half: None }
     }
 

@@ -16,7 +16,8 @@
 //!   here it is the `half` crate's conversion.
 
 use crate::error::{Error, Result};
-use ndarray::{Array2, ArrayView2};
+use crate::huge_pages::onto_huge_pages;
+use ndarray::{Array1, Array2, ArrayView2};
 
 /// Which 16-bit float a [`HalfMatrix`] holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -81,10 +82,16 @@ pub struct HalfMatrix {
     format: HalfFormat,
     rows: usize,
     cols: usize,
-    bits: Vec<u16>, // [rows, cols]
+    bits: Array1<u16>, // [rows, cols], row major, on 2 MiB pages where large enough
 }
 
 impl HalfMatrix {
+    /// The one constructor: decode streams `bits` once a token, so they go onto huge pages
+    /// ([`onto_huge_pages`]).
+    fn new(format: HalfFormat, rows: usize, cols: usize, bits: Vec<u16>) -> Self {
+        HalfMatrix { format, rows, cols, bits: onto_huge_pages(Array1::from_vec(bits)) }
+    }
+
     /// A matrix from its bit patterns, row major; `bits` must hold `rows * cols` of them.
     pub fn from_bits(format: HalfFormat, rows: usize, cols: usize, bits: Vec<u16>) -> Result<Self> {
         if rows.checked_mul(cols) != Some(bits.len()) {
@@ -94,14 +101,14 @@ impl HalfMatrix {
                 found: format!("{}", bits.len()),
             });
         }
-        Ok(HalfMatrix { format, rows, cols, bits })
+        Ok(HalfMatrix::new(format, rows, cols, bits))
     }
 
     /// Each number of `w` rounded to the nearest 16-bit value of `format` (ties to even).
     pub fn from_f32(format: HalfFormat, w: ArrayView2<f32>) -> Self {
         let (rows, cols) = w.dim();
         let bits = w.iter().map(|&v| format.narrow(v)).collect(); // ndarray iterates in logical order
-        HalfMatrix { format, rows, cols, bits }
+        HalfMatrix::new(format, rows, cols, bits)
     }
 
     /// The same numbers as an f32 matrix (exact: every 16-bit value is an f32).
@@ -117,7 +124,7 @@ impl HalfMatrix {
         for c in 0..self.cols {
             bits.extend((0..self.rows).map(|r| self.bits[r * self.cols + c]));
         }
-        HalfMatrix { format: self.format, rows: self.cols, cols: self.rows, bits }
+        HalfMatrix::new(self.format, self.cols, self.rows, bits)
     }
 
     pub fn format(&self) -> HalfFormat {
@@ -131,11 +138,11 @@ impl HalfMatrix {
     }
     /// Every bit pattern, row major: `[rows, cols]`.
     pub fn bits(&self) -> &[u16] {
-        &self.bits
+        self.bits.as_slice().expect("built contiguous")
     }
     /// Row `r`'s bit patterns: `[cols]`.
     pub fn row(&self, r: usize) -> &[u16] {
-        &self.bits[r * self.cols..(r + 1) * self.cols]
+        &self.bits()[r * self.cols..(r + 1) * self.cols]
     }
     /// The bytes the weights take in memory (2 a number; an f32 matrix takes twice as many).
     pub fn size_bytes(&self) -> usize {

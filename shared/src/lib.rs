@@ -25,6 +25,7 @@ pub mod gemv;
 pub mod gemv_half;
 pub mod gemv_rows;
 pub mod half_matrix;
+pub mod huge_pages;
 pub mod matmul;
 pub mod init;
 pub mod layer_norm;

@@ -8,6 +8,7 @@ use crate::gemv::gemv;
 use crate::gemv_half::{gemv_half, gemv_half_rows};
 use crate::gemv_rows::{gemv_rows, GEMV_ROWS_MAX, GEMV_ROWS_MIN_WEIGHTS};
 use crate::half_matrix::HalfMatrix;
+use crate::huge_pages::onto_huge_pages;
 use crate::matmul::matmul_t;
 use crate::init;
 use crate::Float;
@@ -27,6 +28,7 @@ pub struct Linear<F> {
 impl<F: Float> Linear<F> {
     /// A layer from its f32/f64 weight (`[out, in]`) and bias (`[out]`).
     pub fn new(weight: Array2<F>, bias: Option<Array1<F>>) -> Self {
+        let weight = onto_huge_pages(weight); // decode streams it once a token
         Linear { weight, bias, half: None }
     }
 

@@ -56,6 +56,9 @@ impl Probe {
     pub fn new(buffer_bytes: usize) -> Self {
         let n = (buffer_bytes / 4).max(CHUNK);
         let mut buf = vec![0f32; n];
+        // on 2 MiB pages, as the weights are (unless `--huge-pages off`): the roofline is the
+        // fastest read, and the pages are not yet written, so this costs nothing
+        shared::huge_pages::advise_huge_pages(&buf);
         buf.par_chunks_mut(CHUNK).enumerate().for_each(|(i, c)| c.fill((i % 7) as f32 * 0.25));
         Probe { buf, passes_gbps: vec![] }
     }

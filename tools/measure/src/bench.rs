@@ -112,6 +112,12 @@ pub struct BenchArgs {
     #[arg(long, value_parser = parse_simd_tier, value_name = "TIER")]
     pub simd: Option<shared::simd_tier::SimdTier>,
 
+    /// Whether weights (and the probes' buffers, so that the roofline is measured alike) ask
+    /// Linux for 2 MiB transparent huge pages (`shared::huge_pages`): `on` (the default) or
+    /// `off`, the 4 KiB pages of a program that does not ask, to compare the two.
+    #[arg(long, value_enum, value_name = "ON|OFF", default_value_t = Switch::On)]
+    pub huge_pages: Switch,
+
     /// --model: a Hugging Face folder to measure instead of random weights
     /// (`tools/bench-vs-pytorch.py` passes the weights it times PyTorch on); --seed: of the
     /// random weights and prompts. The same options, ranges and messages as every binary.
@@ -130,14 +136,23 @@ pub struct BenchArgs {
     pub bandwidth_mib: usize,
 }
 
+/// `--huge-pages`'s value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
 /// `--simd`'s value: `avx512`, `avx2` or `portable`.
 fn parse_simd_tier(name: &str) -> Result<shared::simd_tier::SimdTier, String> {
     shared::simd_tier::SimdTier::from_name(name).ok_or_else(|| format!("unknown SIMD tier `{name}`: avx512, avx2 or portable"))
 }
 
 impl BenchArgs {
-    /// Apply `--gemm` (if given) to every later f32 matrix multiply of this process.
+    /// Apply `--gemm`, `--simd` and `--huge-pages` to everything this process does later: call
+    /// it before the model's weights are made.
     pub fn choose_kernels(&self) {
+        shared::huge_pages::set_huge_pages(self.huge_pages == Switch::On);
         if let Some(kernel) = self.gemm {
             shared::matmul::set_f32_gemm_kernel(kernel);
         }
@@ -212,6 +227,9 @@ pub struct BenchReport {
     pub kernels: Kernels,
     /// How the weight matrices are held in memory (`f32`, `bf16`, `f16`).
     pub weights: &'static str,
+    /// Whether weights and probes asked for 2 MiB pages (`--huge-pages`), and how much of the
+    /// process the kernel had put on them once the model was made (`AnonHugePages`).
+    pub huge_pages: HugePages,
     pub runs: usize,
     /// Median pass of the bandwidth probe, GB/s (10^9 bytes/s): the roofline's bandwidth.
     pub bandwidth_gbps: f64,
@@ -244,6 +262,16 @@ pub struct BenchReport {
     pub prefill_gflops: f64,
     pub prefill_vs_sgemm_peak: f64,
     pub formulas: Formulas,
+}
+
+/// `--huge-pages` and what the kernel granted (`shared::huge_pages`).
+#[derive(Debug, Clone, Serialize)]
+pub struct HugePages {
+    /// `--huge-pages on`.
+    pub asked: bool,
+    /// Bytes of the process on transparent huge pages right after the model was made
+    /// (`/proc/self/smaps_rollup`; `None` where there is no such file).
+    pub bytes_after_load: Option<u64>,
 }
 
 /// Resident memory of a cached generation against what it must hold.
@@ -324,6 +352,7 @@ pub fn run(args: &BenchArgs, model: &mut dyn Decoder, name: &str, weights: share
     let config = model.shape().clone();
     validate(args, &config)?;
     args.choose_kernels(); // before anything is timed
+    let huge_pages = HugePages { asked: args.huge_pages == Switch::On, bytes_after_load: shared::huge_pages::anon_huge_page_bytes() };
     let human = !args.json;
     if human {
         say(format!(
@@ -380,6 +409,7 @@ pub fn run(args: &BenchArgs, model: &mut dyn Decoder, name: &str, weights: share
         cpu: machine::cpu_model(),
         kernels: machine::kernels(),
         weights: weights.name(),
+        huge_pages,
         runs: args.runs,
         bandwidth_gbps: bw.median_gbps,
         bandwidth_best_gbps: bw.best_gbps,
@@ -518,6 +548,13 @@ pub fn table(r: &BenchReport) -> String {
     out += "Machine\n";
     out += &format!("  CPU                     {}\n", r.cpu);
     out += &format!("  kernels                 {} (weights {})\n", r.kernels, r.weights);
+    out += &format!(
+        "  2 MiB pages             {} (--huge-pages {}): the kernel holds {} of the process on them once the model is made ({:.1} MB of weights)\n",
+        if r.huge_pages.asked { "asked for" } else { "not asked for" },
+        if r.huge_pages.asked { "on" } else { "off" },
+        r.huge_pages.bytes_after_load.map_or("an unknown amount".to_string(), |b| format!("{:.1} MB", b as f64 / 1e6)),
+        r.memory.weights_bytes as f64 / 1e6
+    );
     out += &format!(
         "  memory read bandwidth   {:>8.1} GB/s median, {:.1} GB/s best ({} passes over {} MiB, {} threads)\n",
         bw.median_gbps,

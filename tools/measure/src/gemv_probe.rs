@@ -56,7 +56,8 @@ pub fn measure(bytes: usize, d: usize, passes: usize) -> Result<GemvProbe, rayon
     let matrices: Vec<Array2<f32>> = (0..count)
         .map(|m| {
             let shape = if m % 2 == 0 { (4 * d, d) } else { (d, 4 * d) };
-            Array2::from_shape_fn(shape, |(i, j)| ((i * 31 + j * 7 + m) % 13) as f32 * 0.01 - 0.06)
+            let w = Array2::from_shape_fn(shape, |(i, j)| ((i * 31 + j * 7 + m) % 13) as f32 * 0.01 - 0.06);
+            shared::huge_pages::onto_huge_pages(w) // where weights are
         })
         .collect();
     let (x_narrow, x_wide) = (Array1::from_elem(d, 0.5f32), Array1::from_elem(4 * d, 0.25f32));
