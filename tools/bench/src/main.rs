@@ -33,7 +33,6 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = shared::cli::parse_or_exit::<Cli>(); // a usage error: one `error:` line, exit 2
-    cli.args.choose_kernels(); // before any weights are made: --huge-pages applies to them
     let result = match &cli.batch {
         Some(sizes) => batched::run(&cli.args, &sizes.0, cli.batch_plot.as_deref()),
         None => models::run(&cli.args),

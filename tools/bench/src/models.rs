@@ -23,6 +23,7 @@ use std::path::Path;
 
 /// Run the benchmark on the model the options name.
 pub fn run(args: &BenchArgs) -> MeasureResult<()> {
+    args.choose_kernels(); // before any weights are made: --huge-pages applies to them
     let Some(dir) = &args.model.model else {
         return match args.config.gpt2_config() {
             Some(_) => gpt2::run(args),

@@ -26,6 +26,9 @@ pub enum DemoError {
          cached {cached_id}, uncached {uncached_id} (the KV cache must not change the output)"
     )]
     Mismatch { position: usize, cached_id: u32, uncached_id: u32 },
+    /// A thread pool for the benchmark's one-thread measurements could not be started.
+    #[error("could not start a thread pool: {0}")]
+    Threads(rayon::ThreadPoolBuildError),
     /// stdout closed (for example `| head`): stop quietly.
     #[error("stdout closed")]
     StdoutClosed,
@@ -38,6 +41,7 @@ impl From<measure::MeasureError> for DemoError {
         match e {
             measure::MeasureError::Usage(m) => DemoError::Usage(m),
             measure::MeasureError::Model(e) => DemoError::Model(e),
+            measure::MeasureError::Threads(e) => DemoError::Threads(e),
             measure::MeasureError::StdoutClosed => DemoError::StdoutClosed,
         }
     }
