@@ -76,18 +76,19 @@ pub fn advise_huge_pages<T>(data: &[T]) -> usize {
 /// before it is written, so that every whole page of it can be huge. A matrix that already
 /// starts on a boundary, is smaller than one huge page or not in standard layout, or a call
 /// after [`set_huge_pages`]`(false)`, is only advised in place ([`advise_huge_pages`]). The
-/// values are the same either way. The new buffer has room for up to 2 MiB more, never
-/// written, so never resident.
+/// values are the same either way. The new buffer has room for up to 2 MiB more, which stays
+/// unwritten and so not resident when the allocator hands out fresh memory (large buffers);
+/// where it reuses memory, zeroing it makes up to 2 MiB resident.
 pub fn onto_huge_pages<T: Copy + Zero, D: Dimension>(a: Array<T, D>) -> Array<T, D> {
     let bytes = a.len() * std::mem::size_of::<T>();
     let Some(values) = a.as_slice() else { return a };
     let start = values.as_ptr() as usize;
-    if !huge_pages_enabled() || bytes < HUGE_PAGE_BYTES || start % HUGE_PAGE_BYTES == 0 || std::mem::size_of::<T>() == 0 {
+    if !huge_pages_enabled() || bytes < HUGE_PAGE_BYTES || start % HUGE_PAGE_BYTES == 0 {
         advise_huge_pages(values);
         return a;
     }
     let size = std::mem::size_of::<T>();
-    // zeroed: a fresh mapping the allocator need not write, so untouched pages stay unmapped
+    // zeroed: a fresh mapping the allocator need not write, so its untouched pages stay unmapped
     let mut buffer = vec![T::zero(); a.len() + HUGE_PAGE_BYTES / size];
     let base = buffer.as_ptr() as usize;
     let skip = (base.div_ceil(HUGE_PAGE_BYTES) * HUGE_PAGE_BYTES - base) / size; // base is size-aligned
