@@ -55,6 +55,20 @@ impl HalfFormat {
     }
 }
 
+/// `bits` in `format` widened into `out` (the same length), exactly.
+pub fn widen_slice(format: HalfFormat, bits: &[u16], out: &mut [f32]) {
+    assert_eq!(bits.len(), out.len(), "widen_slice: as many outputs as inputs");
+    match format {
+        // a plain loop of shifts, which the compiler turns into SIMD code
+        HalfFormat::Bf16 => out.iter_mut().zip(bits).for_each(|(o, &b)| *o = widen_bf16(b)),
+        // the `half` crate converts with F16C where the CPU has it (checked at run time)
+        HalfFormat::F16 => {
+            use half::slice::{HalfBitsSliceExt, HalfFloatSliceExt};
+            bits.reinterpret_cast::<half::f16>().convert_to_f32_slice(out)
+        }
+    }
+}
+
 // ANCHOR: bf16_bits
 /// The f32 a bf16 pattern stands for: its 16 bits become the top half of the f32's 32.
 #[inline(always)]
@@ -113,9 +127,23 @@ impl HalfMatrix {
 
     /// The same numbers as an f32 matrix (exact: every 16-bit value is an f32).
     pub fn to_f32(&self) -> Array2<f32> {
-        let values = self.bits.iter().map(|&b| self.format.widen(b)).collect();
-        Array2::from_shape_vec((self.rows, self.cols), values).expect("rows * cols values")
+        let mut out = Array2::zeros((self.rows, self.cols));
+        self.widen_rows_into(0..self.rows, out.as_slice_mut().expect("new array"));
+        out
     }
+
+    // ANCHOR: widen_rows_into
+    /// Rows `rows` widened to f32 into `out` (`[rows.len(), cols]`, row major), on the calling
+    /// thread. Prefill widens a 16-bit matrix a block at a time into a buffer it reuses
+    /// ([`matmul_t_filled`](crate::matmul::matmul_t_filled)), so this copy must cost little
+    /// beside the product: a bf16 weight is a shift, an f16 one a conversion that F16C does
+    /// eight at a time.
+    pub fn widen_rows_into(&self, rows: std::ops::Range<usize>, out: &mut [f32]) {
+        assert!(rows.end <= self.rows, "widen_rows_into: rows {rows:?} of {}", self.rows);
+        let bits = &self.bits()[rows.start * self.cols..rows.end * self.cols];
+        widen_slice(self.format, bits, out);
+    }
+    // ANCHOR_END: widen_rows_into
 
     /// The transpose, `[cols, rows]`, in row-major order: GPT-2's `Conv1D` stores `[in, out]`,
     /// and the decode kernel wants `[out, in]`.
@@ -158,6 +186,42 @@ mod tests {
     /// Whether two f32 are the same value: equal bit patterns, or both NaN.
     fn same(a: f32, b: f32) -> bool {
         a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    /// The value an IEEE binary16 pattern stands for, from the standard's formula (an
+    /// independent reference for the F16C path): `(-1)^s 2^(e-15) (1 + m/1024)`, subnormals
+    /// `(-1)^s 2^-14 (m/1024)`, exponent 31 for infinities and NaNs.
+    fn f16_by_formula(bits: u16) -> f32 {
+        let sign = if bits & 0x8000 != 0 { -1.0f64 } else { 1.0 };
+        let (e, m) = (((bits >> 10) & 0x1f) as i32, (bits & 0x3ff) as f64);
+        let magnitude = match e {
+            0 => 2f64.powi(-14) * (m / 1024.0),
+            31 if m == 0.0 => f64::INFINITY,
+            31 => f64::NAN,
+            _ => 2f64.powi(e - 15) * (1.0 + m / 1024.0),
+        };
+        (sign * magnitude) as f32 // exact: every f16 is an f32
+    }
+
+    /// Every pattern through the slice conversion prefill uses (SIMD, F16C where the CPU has
+    /// it), whole and from an odd offset so that no block boundary lines up: the value the
+    /// formula gives (f16) or the top half of an f32 (bf16).
+    #[test]
+    fn widening_a_slice_gives_every_pattern_its_value() {
+        let all: Vec<u16> = (0..=u16::MAX).collect();
+        for offset in [0, 3] {
+            let bits = &all[offset..];
+            let mut out = vec![0f32; bits.len()];
+            widen_slice(HalfFormat::F16, bits, &mut out);
+            for (&b, &v) in bits.iter().zip(&out) {
+                assert!(same(v, f16_by_formula(b)), "f16 {b:#06x}: {v:e}");
+            }
+            widen_slice(HalfFormat::Bf16, bits, &mut out);
+            for (&b, &v) in bits.iter().zip(&out) {
+                assert_eq!(v.to_bits() >> 16, b as u32, "bf16 {b:#06x}: the top half");
+                assert_eq!(v.to_bits() & 0xffff, 0, "bf16 {b:#06x}: the low half is zero");
+            }
+        }
     }
 
     #[test]

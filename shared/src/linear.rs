@@ -9,7 +9,7 @@ use crate::gemv_half::{gemv_half, gemv_half_rows};
 use crate::gemv_rows::{gemv_rows, GEMV_ROWS_MAX, GEMV_ROWS_MIN_WEIGHTS};
 use crate::half_matrix::HalfMatrix;
 use crate::huge_pages::onto_huge_pages;
-use crate::matmul::matmul_t;
+use crate::matmul::{matmul_t, matmul_t_filled};
 use crate::init;
 use crate::Float;
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, Axis, CowArray, Ix2};
@@ -181,9 +181,21 @@ pub(crate) fn read_half(ckpt: &Checkpoint, name: &str, rows: usize, cols: usize)
 
 /// Rows `rows` of `w`, widened to `F`: `[rows.len(), cols]`.
 pub(crate) fn widen_rows<F: Float>(w: &HalfMatrix, rows: std::ops::Range<usize>) -> Array2<F> {
+    let mut out = Array2::zeros((rows.len(), w.ncols()));
+    widen_rows_into(w, rows, out.as_slice_mut().expect("new array"));
+    out
+}
+
+/// Rows `rows` of `w` widened to `F` into `out` (`[rows.len(), cols]`, row major), on the
+/// calling thread: SIMD code for f32 ([`HalfMatrix::widen_rows_into`]), one number at a time
+/// for f64 (the proofs).
+fn widen_rows_into<F: Float>(w: &HalfMatrix, rows: std::ops::Range<usize>, out: &mut [F]) {
+    if let Some(out32) = F::as_f32_slice_mut(out) {
+        return w.widen_rows_into(rows, out32);
+    }
     let format = w.format();
-    let values = rows.clone().flat_map(|r| w.row(r).iter().map(move |&b| F::cast_f32(format.widen(b)))).collect();
-    Array2::from_shape_vec((rows.len(), w.ncols()), values).expect("rows x cols values")
+    let bits = rows.flat_map(|r| w.row(r).iter());
+    out.iter_mut().zip(bits).for_each(|(o, &b)| *o = F::cast_f32(format.widen(b)));
 }
 
 /// `y = W x` for one row, `W` in 16 bits: [`gemv_half`] for f32; for f64 (the exact proofs)
@@ -198,35 +210,32 @@ pub(crate) fn gemv_half_into<F: Float>(w: &HalfMatrix, x: &[F], y: &mut [F]) {
     }
 }
 
-/// Rows of `W` widened at a time by [`linear_half`]'s prefill path (2 MiB of f32 at a width of
-/// 768): the widened block stays in cache while the product reads it.
+/// Rows of `W` each thread widens at a time in [`linear_half`]'s prefill path (2 MiB of f32,
+/// 682 rows at a width of 768): small enough to stay in the core's cache between widening and
+/// multiplying, large enough that the product's repacking of `x` for every block costs little.
 const WIDEN_BLOCK_WEIGHTS: usize = 1 << 19;
 
 /// [`linear`] with `W` in 16 bits: one row through [`gemv_half`], a few through
-/// [`gemv_half_rows`] (f32), and prefill in blocks of rows widened to `F` and multiplied by
-/// [`linear`] (a block's widened copy is the only allocation beside the output).
+/// [`gemv_half_rows`] (f32), and prefill through [`matmul_t_filled`], each thread widening
+/// blocks of its rows of `W` into a buffer it reuses, so the widened matrix never exists whole.
 pub fn linear_half<F: Float>(x: ArrayView2<F>, w: &HalfMatrix, bias: Option<ArrayView1<F>>) -> Result<Array2<F>> {
     if x.ncols() != w.ncols() {
         return Err(Error::Shape { op: "linear", expected: format!("x = [n, {}]", w.ncols()), found: format!("{:?}", x.shape()) });
     }
     let (n, n_out) = (x.nrows(), w.nrows());
-    let mut y = Array2::zeros((n, n_out));
     let x_std = x.as_standard_layout();
     let x_slice = x_std.as_slice().expect("standard layout");
-    if n == 1 {
+    let mut y = if n == 1 {
+        let mut y = Array2::zeros((n, n_out));
         gemv_half_into(w, x_slice, y.as_slice_mut().expect("new array"));
+        y
     } else if let (true, Some(x32)) = (n <= GEMV_ROWS_MAX, F::as_f32_slice(x_slice)) {
         let y32 = gemv_half_rows(ArrayView2::from_shape((n, w.ncols()), x32).expect("[n, in]"), w);
-        let y32 = y32.as_slice().expect("standard layout");
-        y.iter_mut().zip(y32).for_each(|(y, &v)| *y = F::cast_f32(v));
+        y32.mapv(F::cast_f32)
     } else {
-        let rows_per_block = (WIDEN_BLOCK_WEIGHTS / w.ncols().max(1)).max(1);
-        for start in (0..n_out).step_by(rows_per_block) {
-            let rows = start..(start + rows_per_block).min(n_out);
-            let block = widen_rows::<F>(w, rows.clone()); // [rows, in]
-            y.slice_mut(s![.., rows]).assign(&linear(x, block.view(), None)?);
-        }
-    }
+        let rows_per_fill = (WIDEN_BLOCK_WEIGHTS / w.ncols().max(1)).max(1);
+        matmul_t_filled(x, n_out, rows_per_fill, |rows, buf| widen_rows_into(w, rows, buf))
+    };
     if let Some(b) = bias {
         y += &b.insert_axis(Axis(0));
     }

@@ -17,7 +17,8 @@
 use crate::parallel::{MATMUL_MIN_FEATURES_PER_THREAD, MATMUL_MIN_WORK};
 use crate::Float;
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
+use std::ops::Range;
 use rayon::prelude::*;
 use std::any::TypeId;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -97,13 +98,10 @@ pub fn matmul_t_with<F: Float>(kernel: GemmKernel, x: ArrayView2<F>, w: ArrayVie
     let n_out = w.nrows();
     assert_eq!(w.ncols(), n_in, "matmul_t: x is [n, in], w must be [out, in]");
     let mut y = Array2::zeros((n, n_out));
-    let threads = rayon::current_num_threads();
-    if n_out < MATMUL_MIN_FEATURES_PER_THREAD * threads || n * n_in * n_out < MATMUL_MIN_WORK {
+    let Some(per_block) = features_per_thread(n, n_in, n_out) else {
         block_product(kernel, x, w.t(), F::one(), y.view_mut());
         return y;
-    }
-    // output features per thread, rounded to a multiple of 16 (whole register tiles)
-    let per_block = n_out.div_ceil(threads).div_ceil(16) * 16;
+    };
     y.axis_chunks_iter_mut(Axis(1), per_block)
         .into_par_iter()
         .zip(w.axis_chunks_iter(Axis(0), per_block).into_par_iter())
@@ -113,7 +111,51 @@ pub fn matmul_t_with<F: Float>(kernel: GemmKernel, x: ArrayView2<F>, w: ArrayVie
         });
     y
 }
+
+/// How [`matmul_t`] splits `out` features across rayon's threads: `None` when one core does
+/// the whole product (too little work, or too few features for every thread), else the
+/// features of each thread's block, rounded up to a multiple of 16 (whole register tiles).
+fn features_per_thread(n: usize, n_in: usize, n_out: usize) -> Option<usize> {
+    let threads = rayon::current_num_threads();
+    if n_out < MATMUL_MIN_FEATURES_PER_THREAD * threads || n * n_in * n_out < MATMUL_MIN_WORK {
+        return None;
+    }
+    Some(n_out.div_ceil(threads).div_ceil(16) * 16)
+}
 // ANCHOR_END: matmul_t
+
+// ANCHOR: matmul_t_filled
+/// [`matmul_t`] for a `W` (`[out, in]`) that is made a block of rows at a time: `fill(rows,
+/// buf)` writes rows `rows` of `W` into `buf` (`[rows.len(), in]`, row major), at most
+/// `rows_per_fill` rows at once. 16-bit weights are multiplied this way: each thread widens a
+/// block of its own features into a buffer it reuses and multiplies it while it is still in
+/// its cache, so the widened matrix never exists whole.
+pub fn matmul_t_filled<F: Float>(
+    x: ArrayView2<F>,
+    n_out: usize,
+    rows_per_fill: usize,
+    fill: impl Fn(Range<usize>, &mut [F]) + Sync,
+) -> Array2<F> {
+    let kernel = if TypeId::of::<F>() == TypeId::of::<f32>() { f32_gemm_kernel() } else { GemmKernel::MatrixMultiply };
+    let (n, n_in) = x.dim();
+    let mut y = Array2::zeros((n, n_out));
+    let per_block = features_per_thread(n, n_in, n_out).unwrap_or(n_out).max(1);
+    // whole register tiles per fill, where there are that many rows
+    let rows_per_fill = if rows_per_fill >= 16 { rows_per_fill / 16 * 16 } else { rows_per_fill.max(1) };
+    y.axis_chunks_iter_mut(Axis(1), per_block).into_par_iter().enumerate().for_each(|(block, mut y_block)| {
+        let (first, width) = (block * per_block, y_block.ncols()); // this thread's features
+        let mut buf = vec![F::zero(); rows_per_fill.min(width) * n_in]; // reused by every fill
+        for start in (0..width).step_by(rows_per_fill) {
+            let rows = start..(start + rows_per_fill).min(width);
+            let w_rows = &mut buf[..rows.len() * n_in];
+            fill(first + rows.start..first + rows.end, w_rows);
+            let w_rows = ArrayView2::from_shape((rows.len(), n_in), &*w_rows).expect("rows x in values");
+            block_product(kernel, x, w_rows.t(), F::one(), y_block.slice_mut(s![.., rows]));
+        }
+    });
+    y
+}
+// ANCHOR_END: matmul_t_filled
 
 /// `y = scale * x w_t` on the calling thread, with the kernel [`matmul_t`] uses for `F`:
 /// attention's per-head products (scores and weights x values), which its own tasks already
@@ -173,6 +215,15 @@ fn gemm_crate<F: Float>(x: ArrayView2<F>, w_t: ArrayView2<F>, scale: F, mut y: A
 mod tests {
     use super::*;
 
+    /// `x [n, in]`, `w [out, in]` and ndarray's `x w^T`: small integers times halves, so every
+    /// sum is exact in f64 and in f32 (all below 2^24 halves), whatever the order or the kernel.
+    fn integer_product(n: usize, n_in: usize, n_out: usize) -> (Array2<f64>, Array2<f64>, Array2<f64>) {
+        let x = Array2::from_shape_fn((n, n_in), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
+        let w = Array2::from_shape_fn((n_out, n_in), |(i, j)| ((i * 5 + j) % 13) as f64 * 0.5 - 3.0);
+        let expected = x.dot(&w.t());
+        (x, w, expected)
+    }
+
     /// Both branches in pools of 1, 2 and 8 threads, with both kernels, shapes chosen from the thresholds:
     /// - serial, too little work: `n * in * out < MATMUL_MIN_WORK`;
     /// - serial, too few features per thread: enough work, but `out < 32 * threads` on 8 threads;
@@ -191,17 +242,43 @@ mod tests {
         for threads in [1, 2, 8] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
             for (n, n_in, n_out) in shapes {
-                let x = Array2::from_shape_fn((n, n_in), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
-                let w = Array2::from_shape_fn((n_out, n_in), |(i, j)| ((i * 5 + j) % 13) as f64 * 0.5 - 3.0);
-                // small integers times halves: every sum is exact in f64 and in f32 (all below
-                // 2^24 halves), whatever the order or the kernel
-                let expected = x.dot(&w.t());
+                let (x, w, expected) = integer_product(n, n_in, n_out);
                 for kernel in [GemmKernel::MatrixMultiply, GemmKernel::Gemm] {
                     let y = pool.install(|| matmul_t_with(kernel, x.view(), w.view()));
                     assert_eq!(y, expected, "{kernel:?} f64, {threads} threads, n={n} in={n_in} out={n_out}");
                     let (x32, w32) = (x.mapv(|v| v as f32), w.mapv(|v| v as f32));
                     let y32 = pool.install(|| matmul_t_with(kernel, x32.view(), w32.view()));
                     assert_eq!(y32, expected.mapv(|v| v as f32), "{kernel:?} f32, {threads} threads, n={n} in={n_in} out={n_out}");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The same products when `W`'s rows come from a fill function, a few at a time (a count
+    /// of rows per fill that divides nothing evenly, one that is not a multiple of 16, and one
+    /// larger than the matrix), serial and split, on 1, 2 and 8 threads: exact small-integer
+    /// sums, as above.
+    #[test]
+    fn filled_blocks_equal_the_whole_product() -> Result<(), rayon::ThreadPoolBuildError> {
+        let many_features = 8 * MATMUL_MIN_FEATURES_PER_THREAD + 5;
+        let shapes = [(5, 7, 3), (MATMUL_MIN_WORK.div_ceil(67 * many_features), 67, many_features)];
+        for threads in [1, 2, 8] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+            for (n, n_in, n_out) in shapes {
+                let (x, w, expected) = integer_product(n, n_in, n_out);
+                let (x32, w32) = (x.mapv(|v| v as f32), w.mapv(|v| v as f32));
+                for rows_per_fill in [1, 7, 37, n_out + 100] {
+                    let fill = |rows: Range<usize>, buf: &mut [f64]| {
+                        buf.copy_from_slice(w.slice(s![rows, ..]).as_standard_layout().as_slice().expect("standard"))
+                    };
+                    let y = pool.install(|| matmul_t_filled(x.view(), n_out, rows_per_fill, fill));
+                    assert_eq!(y, expected, "f64, {threads} threads, {rows_per_fill} rows a fill, n={n} out={n_out}");
+                    let fill32 = |rows: Range<usize>, buf: &mut [f32]| {
+                        buf.copy_from_slice(w32.slice(s![rows, ..]).as_standard_layout().as_slice().expect("standard"))
+                    };
+                    let y32 = pool.install(|| matmul_t_filled(x32.view(), n_out, rows_per_fill, fill32));
+                    assert_eq!(y32, expected.mapv(|v| v as f32), "f32, {threads} threads, {rows_per_fill} rows a fill");
                 }
             }
         }
