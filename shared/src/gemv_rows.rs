@@ -23,6 +23,7 @@ use crate::parallel::MATMUL_MIN_WORK;
 use crate::Float;
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
+use std::ops::Range;
 
 /// Up to this many rows, [`linear`](crate::linear) runs [`gemv_rows`]; beyond it,
 /// [`matmul_t`](crate::matmul_t)'s blocked kernel, which reuses each loaded number more often.
@@ -38,11 +39,31 @@ const ROWS_PER_TASK: usize = 36;
 // ANCHOR: gemv_rows
 /// `x W^T` for a few rows: x `[n, in]`, w `[out, in]` -> `[n, out]`, every row of `W` read once.
 pub fn gemv_rows<F: Float>(x: ArrayView2<F>, w: ArrayView2<F>) -> Array2<F> {
+    assert_eq!(w.ncols(), x.ncols(), "gemv_rows: x is [n, in], w must be [out, in]");
+    let w = w.as_standard_layout();
+    rows_product(x, w.nrows(), Weights::Stored(w.as_slice().expect("standard layout")))
+}
+
+/// [`gemv_rows`] for a `W` (`[out, in]`) that is made a task's rows at a time: `fill(rows,
+/// buf)` writes rows `rows` of `W` into `buf` (`[rows.len(), in]`, row major). 16-bit weights
+/// run this way: each task widens its 36 rows once, and the f32 kernels multiply them by all
+/// `n` rows of `x` from the core's cache.
+pub fn gemv_rows_filled<F: Float>(x: ArrayView2<F>, n_out: usize, fill: impl Fn(Range<usize>, &mut [F]) + Sync) -> Array2<F> {
+    rows_product(x, n_out, Weights::Filled(&fill))
+}
+
+/// Where [`rows_product`]'s tasks find their rows of `W`.
+enum Weights<'a, F> {
+    /// All of `W`, `[out, in]`, row major.
+    Stored(&'a [F]),
+    /// Written by the function into a task's buffer (see [`gemv_rows_filled`]).
+    Filled(&'a (dyn Fn(Range<usize>, &mut [F]) + Sync)),
+}
+
+fn rows_product<F: Float>(x: ArrayView2<F>, n_out: usize, weights: Weights<'_, F>) -> Array2<F> {
     let (n, n_in) = x.dim();
-    let n_out = w.nrows();
-    assert_eq!(w.ncols(), n_in, "gemv_rows: x is [n, in], w must be [out, in]");
-    let (x, w) = (x.as_standard_layout(), w.as_standard_layout());
-    let (x, w) = (x.as_slice().expect("standard layout"), w.as_slice().expect("standard layout"));
+    let x = x.as_standard_layout();
+    let x = x.as_slice().expect("standard layout");
     let mut y = Array2::<F>::zeros((n, n_out)); // [n, out]
     if n_in > 0 && n > 0 {
         let fast = F32Rows::new::<F>(x, n_in); // f32 with AVX2 and FMA: the register kernels
@@ -51,7 +72,15 @@ pub fn gemv_rows<F: Float>(x: ArrayView2<F>, w: ArrayView2<F>) -> Array2<F> {
         let one_task = |task: usize| {
             let first = task * ROWS_PER_TASK;
             let rows = (n_out - first).min(ROWS_PER_TASK);
-            let w_block = &w[first * n_in..(first + rows) * n_in]; // this task's rows of W
+            let mut filled = Vec::new(); // allocated only for `Weights::Filled`
+            let w_block: &[F] = match weights {
+                Weights::Stored(w) => &w[first * n_in..(first + rows) * n_in], // this task's rows of W
+                Weights::Filled(fill) => {
+                    filled.resize(rows * n_in, F::zero());
+                    fill(first..first + rows, &mut filled);
+                    &filled
+                }
+            };
             let mut ys = [F::zero(); ROWS_PER_TASK * GROUP]; // [rows, g] of this task
             for group in (0..n).step_by(GROUP) {
                 let (x, g) = (&x[group * n_in..], (n - group).min(GROUP)); // up to 8 rows of x
@@ -352,14 +381,14 @@ unsafe fn block<const RO: usize, const RB: usize, const PREFETCH: bool>(w: &[f32
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::Array1;
+    use ndarray::{s, Array1};
 
     /// The product equals ndarray's `dot` exactly on small integers (f64), and within f32 rounding
     /// in f32 (the AVX2 kernels where the CPU has them), as does gemv of each row; groups in
     /// lanes (5, 7 and 8 rows) and as dot products (1 to 3 rows), the remainders of both kernels'
     /// blocks (16 rows as two groups of 8, 35 as four and 3; 37 and 64 inputs; 2, 3, 13, 33, 38,
     /// 40 and 41 weight rows), 8 rows of 1024 inputs as dot products (`rows_spread`), on pools
-    /// of 1 and 2 threads.
+    /// of 1 and 2 threads; [`gemv_rows_filled`] gives the same bits.
     #[test]
     fn equals_the_plain_product_exactly_in_f64_and_within_rounding_in_f32() -> Result<(), rayon::ThreadPoolBuildError> {
         for threads in [1, 2] {
@@ -371,6 +400,11 @@ mod tests {
                 assert_eq!(y, x.dot(&w.t()), "{threads} threads, n={n} in={n_in} out={n_out}");
                 let (x32, w32) = (x.mapv(|v| v as f32 * 0.37), w.mapv(|v| v as f32 * 1.3));
                 let y32 = pool.install(|| gemv_rows(x32.view(), w32.view()));
+                // the same kernels on rows written into each task's buffer: the same bits
+                let filled = pool.install(|| gemv_rows_filled(x.view(), n_out, |r, buf| buf.copy_from_slice(w.slice(s![r, ..]).as_standard_layout().as_slice().expect("rows"))));
+                assert_eq!(filled, y, "filled f64, {threads} threads, n={n} in={n_in} out={n_out}");
+                let filled32 = pool.install(|| gemv_rows_filled(x32.view(), n_out, |r, buf| buf.copy_from_slice(w32.slice(s![r, ..]).as_standard_layout().as_slice().expect("rows"))));
+                assert_eq!(filled32, y32, "filled f32, {threads} threads, n={n} in={n_in} out={n_out}");
                 let want32 = x32.dot(&w32.t()); // ndarray's product, in another order: close, not equal
                 for b in 0..n {
                     let mut one = Array1::zeros(n_out);

@@ -6,7 +6,7 @@ use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
 use crate::gemv::gemv;
 use crate::gemv_half::{gemv_half, gemv_half_rows};
-use crate::gemv_rows::{gemv_rows, GEMV_ROWS_MAX, GEMV_ROWS_MIN_WEIGHTS};
+use crate::gemv_rows::{gemv_rows, gemv_rows_filled, GEMV_ROWS_MAX, GEMV_ROWS_MIN_WEIGHTS};
 use crate::half_matrix::HalfMatrix;
 use crate::huge_pages::onto_huge_pages;
 use crate::matmul::{matmul_t, matmul_t_filled};
@@ -215,9 +215,18 @@ pub(crate) fn gemv_half_into<F: Float>(w: &HalfMatrix, x: &[F], y: &mut [F]) {
 /// multiplying, large enough that the product's repacking of `x` for every block costs little.
 const WIDEN_BLOCK_WEIGHTS: usize = 1 << 19;
 
+/// From this many rows of `x` up to [`GEMV_ROWS_MAX`], [`linear_half`] widens each task's rows
+/// of `W` once and runs the f32 kernels of [`gemv_rows_filled`]; below it, [`gemv_half_rows`]'s
+/// dot products widen every weight once per row of `x` but stream 2 bytes a weight alongside the
+/// arithmetic. GPT-2 124M's four block shapes, bf16, 12 times each (median of 21, AMD EPYC, 2
+/// threads): at 2-6 rows the dot products took 10.6-26.5 ms against 21.0-35.2 ms widened; at 8,
+/// 36-42 ms against 33-39; at 12 and 16 rows 57 and 70 ms against 46 and 51.
+const WIDEN_ROWS_FROM: usize = 8;
+
 /// [`linear`] with `W` in 16 bits: one row through [`gemv_half`], a few through
-/// [`gemv_half_rows`] (f32), and prefill through [`matmul_t_filled`], each thread widening
-/// blocks of its rows of `W` into a buffer it reuses, so the widened matrix never exists whole.
+/// [`gemv_half_rows`] (f32) or [`gemv_rows_filled`] (from [`WIDEN_ROWS_FROM`] rows), and
+/// prefill through [`matmul_t_filled`], each thread widening blocks of its rows of `W` into a
+/// buffer it reuses, so the widened matrix never exists whole.
 pub fn linear_half<F: Float>(x: ArrayView2<F>, w: &HalfMatrix, bias: Option<ArrayView1<F>>) -> Result<Array2<F>> {
     if x.ncols() != w.ncols() {
         return Err(Error::Shape { op: "linear", expected: format!("x = [n, {}]", w.ncols()), found: format!("{:?}", x.shape()) });
@@ -229,9 +238,11 @@ pub fn linear_half<F: Float>(x: ArrayView2<F>, w: &HalfMatrix, bias: Option<Arra
         let mut y = Array2::zeros((n, n_out));
         gemv_half_into(w, x_slice, y.as_slice_mut().expect("new array"));
         y
-    } else if let (true, Some(x32)) = (n <= GEMV_ROWS_MAX, F::as_f32_slice(x_slice)) {
+    } else if let (true, Some(x32)) = (n < WIDEN_ROWS_FROM, F::as_f32_slice(x_slice)) {
         let y32 = gemv_half_rows(ArrayView2::from_shape((n, w.ncols()), x32).expect("[n, in]"), w);
         y32.mapv(F::cast_f32)
+    } else if n <= GEMV_ROWS_MAX {
+        gemv_rows_filled(x, n_out, |rows, buf| widen_rows_into(w, rows, buf))
     } else {
         let rows_per_fill = (WIDEN_BLOCK_WEIGHTS / w.ncols().max(1)).max(1);
         matmul_t_filled(x, n_out, rows_per_fill, |rows, buf| widen_rows_into(w, rows, buf))
@@ -316,8 +327,9 @@ mod tests {
             let (half, widened) = half_and_widened(format, 70, 45);
             assert_eq!((half.n_in(), half.n_out()), (70, 45));
             let mut rng = crate::init::rng(8);
-            for n in [1, 5, 40] {
-                // one row (gemv_half), a few (gemv_half_rows), a prefill (widened in blocks)
+            for n in [1, 5, 10, 40] {
+                // one row (gemv_half), a few (gemv_half_rows), more (gemv_rows_filled), a
+                // prefill (matmul_t_filled)
                 let x: Array2<f32> = crate::init::normal((n, 70), 1.0, &mut rng);
                 let (a, b) = (half.forward(x.view()).unwrap(), widened.forward(x.view()).unwrap());
                 let d = (&a - &b).iter().fold(0f64, |m, v| m.max(v.abs() as f64));
