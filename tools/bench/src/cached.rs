@@ -37,7 +37,8 @@ impl<M: WithCaches + Send> Decoder for Cached<M> {
     fn prefill(&mut self, prompt: &[u32]) -> shared::Result<()> {
         let row = ArrayView2::from_shape((1, prompt.len()), prompt).map_err(|e| shared::Error::InvalidArgument(e.to_string()))?; // [1, T]
         self.model.reset_kv_cache();
-        let logits = self.model.forward_last(row, true)?; // [1, vocab]
+        // on a rayon worker, as `generate` runs its prefill (shared::on_worker_thread)
+        let logits = shared::on_worker_thread(|| self.model.forward_last(row, true))?; // [1, vocab]
         std::hint::black_box(logits);
         Ok(())
     }
