@@ -69,16 +69,16 @@ fn rows_product<F: Float>(x: ArrayView2<F>, n_out: usize, weights: Weights<'_, F
         let fast = F32Rows::new::<F>(x, n_in); // f32 with AVX2 and FMA: the register kernels
         let dot = dot_kernel::<F>(); // elsewhere, gemv's dot product
         let y_out = Columns(y.as_mut_ptr(), n_out);
-        let one_task = |task: usize| {
+        // `filled`: the buffer for `Weights::Filled`, one per rayon job, reused by its tasks
+        let one_task = |filled: &mut Vec<F>, task: usize| {
             let first = task * ROWS_PER_TASK;
             let rows = (n_out - first).min(ROWS_PER_TASK);
-            let mut filled = Vec::new(); // allocated only for `Weights::Filled`
             let w_block: &[F] = match weights {
                 Weights::Stored(w) => &w[first * n_in..(first + rows) * n_in], // this task's rows of W
                 Weights::Filled(fill) => {
                     filled.resize(rows * n_in, F::zero());
-                    fill(first..first + rows, &mut filled);
-                    &filled
+                    fill(first..first + rows, &mut filled[..]);
+                    &filled[..]
                 }
             };
             let mut ys = [F::zero(); ROWS_PER_TASK * GROUP]; // [rows, g] of this task
@@ -102,9 +102,10 @@ fn rows_product<F: Float>(x: ArrayView2<F>, n_out: usize, weights: Weights<'_, F
         // the rows of W on every core, unless the product is too small to pay for waking them
         let tasks = n_out.div_ceil(ROWS_PER_TASK);
         if n * n_in * n_out >= MATMUL_MIN_WORK {
-            (0..tasks).into_par_iter().for_each(one_task);
+            (0..tasks).into_par_iter().for_each_init(Vec::new, one_task);
         } else {
-            (0..tasks).for_each(one_task);
+            let mut filled = Vec::new();
+            (0..tasks).for_each(|task| one_task(&mut filled, task));
         }
     }
     y
