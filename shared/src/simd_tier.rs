@@ -1,7 +1,7 @@
 //! Which SIMD instructions decode's dot products use: chosen once, at run time, for the CPU the
 //! program runs on, so one binary runs well on every x86-64 machine.
 //!
-//! Three tiers, best first:
+//! Three tiers, widest first:
 //! - **AVX-512** (`avx512f`): 16 f32 lanes per register. Intel Xeons since Skylake-SP (Sapphire
 //!   Rapids among them) and AMD Zen 4 have it.
 //! - **AVX2** with FMA and F16C: 8 lanes. Nearly every x86-64 CPU since 2013.
@@ -13,7 +13,13 @@
 //! batch 1 waits for memory, not arithmetic, so AVX-512 does not make it faster by itself; it
 //! halves the loads and multiplies a core issues for each byte it streams.
 //!
-//! [`limit_simd_tier`] caps the tier for the rest of the process (the bench's `--simd`), to
+//! The widest tier is not always the fastest. AMD Zen 4 (family 19h) has AVX-512 but runs each
+//! 512-bit operation as two 256-bit halves, and there the f32 kernel streamed weights slower in
+//! 512-bit registers than in 256-bit ones (decode of GPT-2 124M: AVX2 1.08-1.17x the tokens/s of
+//! AVX-512, 3 interleaved rounds; the bf16 kernel, whose loads are 256 bits wide in both tiers,
+//! 0.99x). So [`default_simd_tier`] is AVX2 on Zen 4 and the widest tier elsewhere.
+//!
+//! [`use_simd_tier`] overrides the choice for the rest of the process (the bench's `--simd`), to
 //! measure two tiers side by side on one machine.
 
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -71,23 +77,50 @@ fn detect() -> SimdTier {
     SimdTier::Portable
 }
 
-/// 0: no limit; otherwise `1 + tier as u8`.
-static LIMIT: AtomicU8 = AtomicU8::new(0);
-
-/// Use at most `tier` from now on in this process (a tier the CPU lacks is never used: the
-/// limit only lowers). For measuring tiers side by side; results do not change between the x86
-/// tiers, only between them and the portable loops.
-pub fn limit_simd_tier(tier: SimdTier) {
-    LIMIT.store(1 + tier as u8, Ordering::Relaxed);
+/// Whether this CPU runs 512-bit operations as two 256-bit halves: AMD's family 19h (Zen 3 and
+/// Zen 4; only Zen 4 has AVX-512). Zen 5 (family 1Ah) and Intel's AVX-512 CPUs have full-width
+/// units.
+pub fn avx512_in_halves() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[allow(unused_unsafe)] // `__cpuid` is safe on newer compilers
+        // SAFETY: `cpuid` exists on every x86-64 CPU; leaves 0 and 1 always do
+        let (vendor, signature) = unsafe { (std::arch::x86_64::__cpuid(0), std::arch::x86_64::__cpuid(1).eax) };
+        let amd = [vendor.ebx, vendor.edx, vendor.ecx] == [0x6874_7541, 0x6974_6e65, 0x444d_4163]; // "AuthenticAMD"
+        let base_family = (signature >> 8) & 0xf;
+        let family = if base_family == 0xf { base_family + ((signature >> 20) & 0xff) } else { base_family };
+        return amd && family == 0x19;
+    }
+    #[allow(unreachable_code)]
+    false
 }
 
-/// The tier decode's dot products run now: the best this CPU has, lowered by any
-/// [`limit_simd_tier`].
+/// The tier decode's kernels run unless told otherwise: the widest this CPU has, but AVX2
+/// where AVX-512 runs in halves ([`avx512_in_halves`]).
+pub fn default_simd_tier() -> SimdTier {
+    static DEFAULT: OnceLock<SimdTier> = OnceLock::new();
+    *DEFAULT.get_or_init(|| match best_simd_tier() {
+        SimdTier::Avx512 if avx512_in_halves() => SimdTier::Avx2,
+        best => best,
+    })
+}
+
+/// 0: the default; otherwise `1 + tier as u8`.
+static CHOSEN: AtomicU8 = AtomicU8::new(0);
+
+/// Use `tier` from now on in this process, or the widest tier below it that the CPU has (a
+/// tier the CPU lacks is never used). For measuring tiers side by side; results do not change
+/// between the x86 tiers, only between them and the portable loops.
+pub fn use_simd_tier(tier: SimdTier) {
+    CHOSEN.store(1 + tier as u8, Ordering::Relaxed);
+}
+
+/// The tier decode's dot products run now: [`default_simd_tier`], or what [`use_simd_tier`]
+/// chose (within what the CPU has).
 pub fn simd_tier() -> SimdTier {
-    let best = best_simd_tier();
-    match LIMIT.load(Ordering::Relaxed) {
-        0 => best,
-        n => best.min(SimdTier::ALL[(n - 1) as usize]),
+    match CHOSEN.load(Ordering::Relaxed) {
+        0 => default_simd_tier(),
+        n => best_simd_tier().min(SimdTier::ALL[(n - 1) as usize]),
     }
 }
 
@@ -116,5 +149,19 @@ mod tests {
             (false, _) => SimdTier::Portable,
         };
         assert_eq!(best_simd_tier(), expected);
+    }
+
+    #[test]
+    fn avx512_runs_in_halves_on_amd_family_19h_only() {
+        // independent: /proc/cpuinfo's `vendor_id` and `cpu family` (decimal: 25 = 19h)
+        let Ok(cpuinfo) = std::fs::read_to_string("/proc/cpuinfo") else { return };
+        let field = |name: &str| cpuinfo.lines().find(|l| l.starts_with(name)).and_then(|l| l.split(':').nth(1)).map(|v| v.trim().to_string());
+        let (Some(vendor), Some(family)) = (field("vendor_id"), field("cpu family")) else { return };
+        assert_eq!(avx512_in_halves(), vendor == "AuthenticAMD" && family == "25");
+        let expected = match best_simd_tier() {
+            SimdTier::Avx512 if vendor == "AuthenticAMD" && family == "25" => SimdTier::Avx2,
+            best => best,
+        };
+        assert_eq!(default_simd_tier(), expected);
     }
 }

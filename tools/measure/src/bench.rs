@@ -106,9 +106,11 @@ pub struct BenchArgs {
     #[arg(long, value_enum, value_name = "KERNEL")]
     pub gemm: Option<shared::matmul::GemmKernel>,
 
-    /// The SIMD tier of decode's dot products: the best this CPU has unless given; `avx2` or
-    /// `portable` caps it (a tier the CPU lacks is never used), to compare tiers side by side.
-    /// The x86 tiers give the same bits; `portable` sums in another order.
+    /// The SIMD tier of decode's dot products: unless given, the widest this CPU has (AVX2 on
+    /// AMD Zen 4, which runs AVX-512 in 256-bit halves and streams f32 weights slower with it);
+    /// `avx512`, `avx2` or `portable` uses that tier, or the widest below it the CPU has, to
+    /// compare tiers side by side. The x86 tiers give the same bits; `portable` sums in
+    /// another order.
     #[arg(long, value_parser = parse_simd_tier, value_name = "TIER")]
     pub simd: Option<shared::simd_tier::SimdTier>,
 
@@ -157,7 +159,7 @@ impl BenchArgs {
             shared::matmul::set_f32_gemm_kernel(kernel);
         }
         if let Some(tier) = self.simd {
-            shared::simd_tier::limit_simd_tier(tier);
+            shared::simd_tier::use_simd_tier(tier);
         }
     }
 

@@ -42,16 +42,25 @@ pub struct Kernels {
     pub gemv_dot_bf16: &'static str,
     /// The dot product of decode with f16 weights: `avx512`, `avx2+f16c` or `portable`.
     pub gemv_dot_f16: &'static str,
+    /// The widest SIMD tier the CPU has (`shared::simd_tier::best_simd_tier`), which decode's
+    /// kernels may not use: AMD Zen 4 runs AVX-512 in 256-bit halves and gets AVX2.
+    pub cpu_simd: &'static str,
 }
 
 impl std::fmt::Display for Kernels {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "decode dot product {} (bf16 {}, f16 {}), prefill sgemm {}", self.gemv_dot_f32, self.gemv_dot_bf16, self.gemv_dot_f16, self.sgemm)
+        write!(f, "decode dot product {} (bf16 {}, f16 {}", self.gemv_dot_f32, self.gemv_dot_bf16, self.gemv_dot_f16)?;
+        if self.cpu_simd != self.gemv_dot_f32 {
+            let why = if shared::simd_tier::avx512_in_halves() { ", which runs in 256-bit halves here" } else { "" };
+            write!(f, "; the CPU has {}{why}", self.cpu_simd)?;
+        }
+        write!(f, "), prefill sgemm {}", self.sgemm)
     }
 }
 
 /// The kernels `shared` picks on this CPU: decode's dot products by `shared::simd_tier` (the
-/// best of AVX-512, AVX2 and portable loops this CPU has, unless `--simd` capped it).
+/// widest of AVX-512, AVX2 and portable loops this CPU runs at full width, unless `--simd`
+/// chose another).
 pub fn kernels() -> Kernels {
     use shared::gemv_half::half_dot_kernel_name;
     use shared::half_matrix::HalfFormat;
@@ -60,6 +69,7 @@ pub fn kernels() -> Kernels {
         sgemm: shared::matmul::f32_gemm_kernel_description(),
         gemv_dot_bf16: half_dot_kernel_name(HalfFormat::Bf16),
         gemv_dot_f16: half_dot_kernel_name(HalfFormat::F16),
+        cpu_simd: shared::simd_tier::best_simd_tier().name(),
     }
 }
 
@@ -88,7 +98,11 @@ mod tests {
             (true, false) => "avx2",
             (false, _) => "portable",
         };
-        assert_eq!(kernels().gemv_dot_f32, tier);
+        assert_eq!(kernels().cpu_simd, tier);
+        // AMD family 19h (Zen 4) runs AVX-512 in 256-bit halves: decode uses AVX2 there
+        let field = |name: &str| cpuinfo.lines().find(|l| l.starts_with(name)).and_then(|l| l.split(':').nth(1)).map(str::trim);
+        let zen4 = field("vendor_id") == Some("AuthenticAMD") && field("cpu family") == Some("25");
+        assert_eq!(kernels().gemv_dot_f32, if tier == "avx512" && zen4 { "avx2" } else { tier });
         // gemm's AVX-512 kernels only where the CPU has AVX-512F; its AVX2 ones where it has FMA
         let (fma, avx512f) = (flags.split_whitespace().any(|f| f == "fma"), flags.split_whitespace().any(|f| f == "avx512f"));
         let sgemm = kernels().sgemm;
