@@ -15,9 +15,9 @@
 //!
 //! The widest tier is not always the fastest. AMD Zen 4 (family 19h) has AVX-512 but runs each
 //! 512-bit operation as two 256-bit halves, and there the f32 kernel streamed weights slower in
-//! 512-bit registers than in 256-bit ones (decode of GPT-2 124M: AVX2 1.08-1.17x the tokens/s of
-//! AVX-512, 3 interleaved rounds; the bf16 kernel, whose loads are 256 bits wide in both tiers,
-//! 0.99x). So [`default_simd_tier`] is AVX2 on Zen 4 and the widest tier elsewhere.
+//! 512-bit registers than in 256-bit ones (cached decode of GPT-2 124M after 8 tokens: AVX2 at
+//! 1.15x the tokens/s of AVX-512, 1.01-1.17x over 5 interleaved rounds; the bf16 kernel, whose
+//! loads are 256 bits wide in both tiers, 0.99x). The book's performance page has the figures. So [`default_simd_tier`] is AVX2 on Zen 4 and the widest tier elsewhere.
 //!
 //! [`use_simd_tier`] overrides the choice for the rest of the process (the bench's `--simd`), to
 //! measure two tiers side by side on one machine.
