@@ -205,7 +205,7 @@ unsafe fn dot_half_avx2<const BF16: bool>(w: &[u16], x: &[f32]) -> f32 {
                 let p = pw.add(i + 8 * k);
                 (if BF16 { widen8_bf16(p) } else { widen8_f16(p) }, _mm256_loadu_ps(px.add(i + 8 * k)))
             };
-            *acc_k = _mm256_add_ps(*acc_k, _mm256_mul_ps(wide, xs)); // no FMA, as in the f32 kernel
+            *acc_k = _mm256_add_ps(*acc_k, _mm256_mul_ps(wide, xs)); // unfused: FMA was measured in the f32 kernel only
         }
         i += 32;
     }
@@ -312,7 +312,7 @@ unsafe fn dot_half_avx512<const BF16: bool>(w: &[u16], x: &[f32]) -> f32 {
                 let p = pw.add(i + 16 * k);
                 (if BF16 { widen16_bf16(p) } else { widen16_f16(p) }, _mm512_loadu_ps(px.add(i + 16 * k)))
             };
-            *acc_k = _mm512_add_ps(*acc_k, _mm512_mul_ps(wide, xs)); // no FMA, as in the f32 kernel
+            *acc_k = _mm512_add_ps(*acc_k, _mm512_mul_ps(wide, xs)); // unfused, as in the AVX2 kernel
         }
         i += 32;
     }
