@@ -25,13 +25,18 @@ pub fn exp_f32(x: f32) -> f32 {
     const LOG2_E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4; // ln 2 = LN2_HI + LN2_LO, LN2_HI with few bits
     const LN2_LO: f32 = -2.121_944_4e-4;
+    const MANTISSA_ONE: f32 = 8_388_608.0; // 2^23: one unit in the last place of this is 1
     let clamped = x.clamp(-87.0, 88.0); // 2^n and the result stay normal f32 numbers
     let n = (clamped * LOG2_E + 0.5).floor(); // x = n ln 2 + r, |r| <= ln 2 / 2
     let r = clamped - n * LN2_HI - n * LN2_LO;
     let r2 = r * r;
     let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 0.166_666_65) * r + 0.5;
     let e_r = p * r2 + r + 1.0; // e^r
-    let two_n = f32::from_bits(((n as i32 + 127) as u32) << 23); // 2^n, built from its exponent bits
+    // 2^n, built from its exponent bits. n is an integer in [-126, 127], so n + 127 + 2^23 is
+    // exact and its low mantissa bits are n + 127: integer arithmetic from there, which
+    // vectorises (`n as i32` saturates, and the compiler does that one lane at a time).
+    let biased = (n + (MANTISSA_ONE + 127.0)).to_bits().wrapping_sub(MANTISSA_ONE.to_bits()); // n + 127
+    let two_n = f32::from_bits(biased << 23);
     let y = e_r * two_n;
     if x.is_nan() { x } else { y }
 }
