@@ -12,6 +12,8 @@ use crate::Float;
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1};
 use rayon::prelude::*;
 use crate::simd_tier::{simd_tier, SimdTier};
+#[cfg(target_arch = "x86_64")]
+use crate::prefetch::prefetch_ahead;
 use std::any::Any;
 
 /// About how many rows one rayon task takes: large enough to amortise scheduling, small enough
@@ -109,7 +111,7 @@ pub fn gemv<F: Float>(w: ArrayView2<F>, x: ArrayView1<F>, mut y: ArrayViewMut1<F
 /// The choice lives here, with the kernels, rather than on the [`Float`] trait: which kernel a
 /// CPU runs is not a property of the number type.
 pub fn dot_kernel<F: Float>() -> fn(&[F], &[F]) -> F {
-    let f32_dot = f32_dot_for(simd_tier());
+    let f32_dot = f32_dot_for(simd_tier(), crate::prefetch::prefetch());
     let f32_dot: &dyn Any = &f32_dot;
     match f32_dot.downcast_ref::<fn(&[F], &[F]) -> F>() {
         Some(&kernel) => kernel, // F is f32
@@ -123,19 +125,20 @@ pub fn f32_dot_kernel_name() -> &'static str {
     simd_tier().name()
 }
 
-/// The f32 dot product of `tier`. [`simd_tier`] only returns tiers the CPU has.
-fn f32_dot_for(tier: SimdTier) -> fn(&[f32], &[f32]) -> f32 {
-    match tier {
+/// The f32 dot product of `tier`, prefetching ahead or not ([`crate::prefetch`]).
+/// [`simd_tier`] only returns tiers the CPU has.
+fn f32_dot_for(tier: SimdTier, prefetch: bool) -> fn(&[f32], &[f32]) -> f32 {
+    match (tier, prefetch) {
+        // SAFETY (all four): the CPU supports the tier's features: `simd_tier` detected them
+        // (AVX-512F for the first two; AVX2 and FMA for the next two).
         #[cfg(target_arch = "x86_64")]
-        SimdTier::Avx512 => |a, b| {
-            // SAFETY: the CPU supports AVX-512F: `simd_tier` detected it.
-            unsafe { dot_f32_avx512(a, b) }
-        },
+        (SimdTier::Avx512, false) => |a, b| unsafe { dot_f32_avx512::<false>(a, b) },
         #[cfg(target_arch = "x86_64")]
-        SimdTier::Avx2 => |a, b| {
-            // SAFETY: the CPU supports AVX2 and FMA: `simd_tier` detected them.
-            unsafe { dot_f32_avx2(a, b) }
-        },
+        (SimdTier::Avx512, true) => |a, b| unsafe { dot_f32_avx512::<true>(a, b) },
+        #[cfg(target_arch = "x86_64")]
+        (SimdTier::Avx2, false) => |a, b| unsafe { dot_f32_avx2::<false>(a, b) },
+        #[cfg(target_arch = "x86_64")]
+        (SimdTier::Avx2, true) => |a, b| unsafe { dot_f32_avx2::<true>(a, b) },
         _ => dot::<f32>,
     }
 }
@@ -146,11 +149,14 @@ fn f32_dot_for(tier: SimdTier) -> fn(&[f32], &[f32]) -> f32 {
 /// (on 2 threads of a Zen 4 EPYC: `gemv` alone 1.00-1.13x in 5 sets of 9-11 interleaved rounds;
 /// GPT-2 124M cached decode 1.03-1.09x, as the performance page of the book measures it).
 ///
+/// With `PREFETCH`, each step also asks for the weights 4 KiB ahead of `a` ([`crate::prefetch`]):
+/// the same result, sooner on CPUs whose prefetchers stop at each 4 KiB.
+///
 /// # Safety
 /// The CPU must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn dot_f32_avx2(a: &[f32], b: &[f32]) -> f32 {
+unsafe fn dot_f32_avx2<const PREFETCH: bool>(a: &[f32], b: &[f32]) -> f32 {
     use std::arch::x86_64::*;
     assert_eq!(a.len(), b.len());
     let whole = a.len() / 32 * 32;
@@ -158,6 +164,11 @@ unsafe fn dot_f32_avx2(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [_mm256_setzero_ps(); 4];
     let mut i = 0;
     while i < whole {
+        if PREFETCH {
+            // this step's two cache lines of `a`, 4 KiB on
+            prefetch_ahead(pa.wrapping_add(i));
+            prefetch_ahead(pa.wrapping_add(i + 16));
+        }
         for (k, acc_k) in acc.iter_mut().enumerate() {
             // SAFETY: i + 8k + 8 <= whole <= len of a and b (unaligned loads)
             let (x, y) = unsafe { (_mm256_loadu_ps(pa.add(i + 8 * k)), _mm256_loadu_ps(pb.add(i + 8 * k))) };
@@ -190,11 +201,13 @@ pub(crate) fn sum_lanes_avx(sum: std::arch::x86_64::__m256) -> f32 {
 /// added in the same order, and the halves are added as the AVX2 kernel adds its registers, so
 /// the result is the same bits with half the instructions.
 ///
+/// `PREFETCH` as in [`dot_f32_avx2`].
+///
 /// # Safety
 /// The CPU must support AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn dot_f32_avx512(a: &[f32], b: &[f32]) -> f32 {
+unsafe fn dot_f32_avx512<const PREFETCH: bool>(a: &[f32], b: &[f32]) -> f32 {
     use std::arch::x86_64::*;
     assert_eq!(a.len(), b.len());
     let whole = a.len() / 32 * 32;
@@ -202,6 +215,10 @@ unsafe fn dot_f32_avx512(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [_mm512_setzero_ps(); 2];
     let mut i = 0;
     while i < whole {
+        if PREFETCH {
+            prefetch_ahead(pa.wrapping_add(i));
+            prefetch_ahead(pa.wrapping_add(i + 16));
+        }
         for (k, acc_k) in acc.iter_mut().enumerate() {
             // SAFETY: i + 16k + 16 <= whole <= len of a and b (unaligned loads)
             let (x, y) = unsafe { (_mm512_loadu_ps(pa.add(i + 16 * k)), _mm512_loadu_ps(pb.add(i + 16 * k))) };
@@ -273,7 +290,9 @@ mod tests {
                 let (a, b) = integer_vectors(len);
                 let exact: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
                 // SAFETY: AVX2 and FMA checked just above
-                assert_eq!(unsafe { dot_f32_avx2(&a, &b) }, exact, "length {len}");
+                let (plain, prefetching) = unsafe { (dot_f32_avx2::<false>(&a, &b), dot_f32_avx2::<true>(&a, &b)) };
+                assert_eq!(plain, exact, "length {len}");
+                assert_eq!(prefetching, exact, "length {len}, prefetching");
             }
             return;
         }
@@ -291,12 +310,16 @@ mod tests {
                 let a: Vec<f32> = (0..len).map(|i| ((i as f32) * 0.37).sin() * 3.0).collect();
                 let b: Vec<f32> = (0..len).map(|i| ((i as f32) * 0.11).cos() + 0.01).collect();
                 // SAFETY: the AVX-512 tier (AVX-512F, AVX2 and FMA) checked just above
-                let (wide, narrow) = unsafe { (dot_f32_avx512(&a, &b), dot_f32_avx2(&a, &b)) };
+                let (wide, narrow) = unsafe { (dot_f32_avx512::<false>(&a, &b), dot_f32_avx2::<false>(&a, &b)) };
                 assert_eq!(wide.to_bits(), narrow.to_bits(), "length {len}: {wide} vs {narrow}");
+                // SAFETY: as above
+                let (wide_prefetching, narrow_prefetching) = unsafe { (dot_f32_avx512::<true>(&a, &b), dot_f32_avx2::<true>(&a, &b)) };
+                assert_eq!(wide_prefetching.to_bits(), narrow.to_bits(), "length {len}, AVX-512 prefetching");
+                assert_eq!(narrow_prefetching.to_bits(), narrow.to_bits(), "length {len}, AVX2 prefetching");
                 let (a, b) = integer_vectors(len);
                 let exact: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
                 // SAFETY: as above
-                assert_eq!(unsafe { dot_f32_avx512(&a, &b) }, exact, "length {len}");
+                assert_eq!(unsafe { dot_f32_avx512::<false>(&a, &b) }, exact, "length {len}");
             }
             return;
         }

@@ -19,6 +19,8 @@
 use crate::gemv::{pairwise_sum, rows_per_task, LANES};
 #[cfg(target_arch = "x86_64")]
 use crate::gemv::{add_halves, sum_lanes_avx};
+#[cfg(target_arch = "x86_64")]
+use crate::prefetch::prefetch_ahead;
 use crate::half_matrix::{widen_bf16, HalfFormat, HalfMatrix};
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut1};
 use rayon::prelude::*;
@@ -79,13 +81,18 @@ pub fn gemv_half_rows(x: ArrayView2<f32>, w: &HalfMatrix) -> Array2<f32> {
 /// The dot product [`gemv_half`] runs for `format`: the one of this CPU's SIMD tier
 /// ([`simd_tier`]: AVX-512, AVX2 or portable). The two x86 tiers return the same bits.
 pub fn half_dot_kernel(format: HalfFormat) -> HalfDot {
-    match (simd_tier(), format) {
-        (SimdTier::Avx512, HalfFormat::Bf16) => bf16_avx512,
-        (SimdTier::Avx512, HalfFormat::F16) => f16_avx512,
-        (SimdTier::Avx2, HalfFormat::Bf16) => bf16_avx2,
-        (SimdTier::Avx2, HalfFormat::F16) => f16_avx2,
-        (SimdTier::Portable, HalfFormat::Bf16) => dot_bf16_portable,
-        (SimdTier::Portable, HalfFormat::F16) => dot_f16_portable,
+    let prefetch = crate::prefetch::prefetch(); // ask for weights 4 KiB ahead (Intel)
+    match (simd_tier(), format, prefetch) {
+        (SimdTier::Avx512, HalfFormat::Bf16, false) => bf16_avx512::<false>,
+        (SimdTier::Avx512, HalfFormat::Bf16, true) => bf16_avx512::<true>,
+        (SimdTier::Avx512, HalfFormat::F16, false) => f16_avx512::<false>,
+        (SimdTier::Avx512, HalfFormat::F16, true) => f16_avx512::<true>,
+        (SimdTier::Avx2, HalfFormat::Bf16, false) => bf16_avx2::<false>,
+        (SimdTier::Avx2, HalfFormat::Bf16, true) => bf16_avx2::<true>,
+        (SimdTier::Avx2, HalfFormat::F16, false) => f16_avx2::<false>,
+        (SimdTier::Avx2, HalfFormat::F16, true) => f16_avx2::<true>,
+        (SimdTier::Portable, HalfFormat::Bf16, _) => dot_bf16_portable,
+        (SimdTier::Portable, HalfFormat::F16, _) => dot_f16_portable,
     }
 }
 
@@ -132,11 +139,11 @@ fn dot_f16_portable(w: &[u16], x: &[f32]) -> f32 {
 
 /// [`dot_bf16_avx2`] behind a plain function pointer; chosen only where the AVX2 tier was
 /// detected.
-fn bf16_avx2(w: &[u16], x: &[f32]) -> f32 {
+fn bf16_avx2<const PREFETCH: bool>(w: &[u16], x: &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
     {
         // SAFETY: `half_dot_kernel` hands out this function only on the AVX2 tier or above.
-        unsafe { dot_bf16_avx2(w, x) }
+        unsafe { dot_bf16_avx2::<PREFETCH>(w, x) }
     }
     #[cfg(not(target_arch = "x86_64"))]
     dot_bf16_portable(w, x)
@@ -144,11 +151,11 @@ fn bf16_avx2(w: &[u16], x: &[f32]) -> f32 {
 
 /// [`dot_f16_avx2`] behind a plain function pointer; chosen only where the AVX2 tier (which
 /// includes F16C) was detected.
-fn f16_avx2(w: &[u16], x: &[f32]) -> f32 {
+fn f16_avx2<const PREFETCH: bool>(w: &[u16], x: &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
     {
         // SAFETY: `half_dot_kernel` hands out this function only on the AVX2 tier (AVX2 and F16C).
-        unsafe { dot_f16_avx2(w, x) }
+        unsafe { dot_f16_avx2::<PREFETCH>(w, x) }
     }
     #[cfg(not(target_arch = "x86_64"))]
     dot_f16_portable(w, x)
@@ -190,7 +197,7 @@ unsafe fn widen8_f16(p: *const u16) -> std::arch::x86_64::__m256 {
 /// The CPU must support AVX2, and F16C unless `BF16`. Only inlined into functions enabling them.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn dot_half_avx2<const BF16: bool>(w: &[u16], x: &[f32]) -> f32 {
+unsafe fn dot_half_avx2<const BF16: bool, const PREFETCH: bool>(w: &[u16], x: &[f32]) -> f32 {
     use std::arch::x86_64::*;
     assert_eq!(w.len(), x.len());
     let format = if BF16 { HalfFormat::Bf16 } else { HalfFormat::F16 };
@@ -199,6 +206,9 @@ unsafe fn dot_half_avx2<const BF16: bool>(w: &[u16], x: &[f32]) -> f32 {
     let mut acc = [_mm256_setzero_ps(); 4];
     let mut i = 0;
     while i < whole {
+        if PREFETCH {
+            prefetch_ahead(pw.wrapping_add(i)); // this step's cache line of weights, 4 KiB on
+        }
         for (k, acc_k) in acc.iter_mut().enumerate() {
             // SAFETY: i + 8k + 8 <= whole <= len of w and x; the features are the caller's promise
             let (wide, xs) = unsafe {
@@ -223,9 +233,9 @@ unsafe fn dot_half_avx2<const BF16: bool>(w: &[u16], x: &[f32]) -> f32 {
 /// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn dot_bf16_avx2(w: &[u16], x: &[f32]) -> f32 {
+unsafe fn dot_bf16_avx2<const PREFETCH: bool>(w: &[u16], x: &[f32]) -> f32 {
     // SAFETY: AVX2 is enabled here, and the caller promises the CPU has it
-    unsafe { dot_half_avx2::<true>(w, x) }
+    unsafe { dot_half_avx2::<true, PREFETCH>(w, x) }
 }
 
 /// The f16 dot product in AVX2 and F16C.
@@ -234,18 +244,18 @@ unsafe fn dot_bf16_avx2(w: &[u16], x: &[f32]) -> f32 {
 /// The CPU must support AVX2 and F16C.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,f16c")]
-unsafe fn dot_f16_avx2(w: &[u16], x: &[f32]) -> f32 {
+unsafe fn dot_f16_avx2<const PREFETCH: bool>(w: &[u16], x: &[f32]) -> f32 {
     // SAFETY: AVX2 and F16C are enabled here, and the caller promises the CPU has them
-    unsafe { dot_half_avx2::<false>(w, x) }
+    unsafe { dot_half_avx2::<false, PREFETCH>(w, x) }
 }
 
 /// [`dot_half_avx512`] for bf16 behind a plain function pointer; chosen only on the AVX-512
 /// tier.
-fn bf16_avx512(w: &[u16], x: &[f32]) -> f32 {
+fn bf16_avx512<const PREFETCH: bool>(w: &[u16], x: &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
     {
         // SAFETY: `half_dot_kernel` hands out this function only when the CPU has AVX-512F.
-        unsafe { dot_bf16_avx512(w, x) }
+        unsafe { dot_bf16_avx512::<PREFETCH>(w, x) }
     }
     #[cfg(not(target_arch = "x86_64"))]
     dot_bf16_portable(w, x)
@@ -253,11 +263,11 @@ fn bf16_avx512(w: &[u16], x: &[f32]) -> f32 {
 
 /// [`dot_half_avx512`] for f16 behind a plain function pointer; chosen only on the AVX-512
 /// tier.
-fn f16_avx512(w: &[u16], x: &[f32]) -> f32 {
+fn f16_avx512<const PREFETCH: bool>(w: &[u16], x: &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
     {
         // SAFETY: `half_dot_kernel` hands out this function only when the CPU has AVX-512F.
-        unsafe { dot_f16_avx512(w, x) }
+        unsafe { dot_f16_avx512::<PREFETCH>(w, x) }
     }
     #[cfg(not(target_arch = "x86_64"))]
     dot_f16_portable(w, x)
@@ -291,13 +301,14 @@ unsafe fn widen16_f16(p: *const u16) -> std::arch::x86_64::__m512 {
 }
 
 /// [`dot_half_avx2`] in two 16-lane registers, grouped as the f32 AVX-512 kernel groups its
-/// sums: the same bits as the AVX2 kernel.
+/// sums: the same bits as the AVX2 kernel. `PREFETCH` asks for the weights 4 KiB ahead
+/// ([`crate::prefetch`]), which changes no result.
 ///
 /// # Safety
 /// The CPU must support AVX-512F. Only inlined into functions enabling it.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn dot_half_avx512<const BF16: bool>(w: &[u16], x: &[f32]) -> f32 {
+unsafe fn dot_half_avx512<const BF16: bool, const PREFETCH: bool>(w: &[u16], x: &[f32]) -> f32 {
     use std::arch::x86_64::*;
     assert_eq!(w.len(), x.len());
     let format = if BF16 { HalfFormat::Bf16 } else { HalfFormat::F16 };
@@ -306,6 +317,9 @@ unsafe fn dot_half_avx512<const BF16: bool>(w: &[u16], x: &[f32]) -> f32 {
     let mut acc = [_mm512_setzero_ps(); 2];
     let mut i = 0;
     while i < whole {
+        if PREFETCH {
+            prefetch_ahead(pw.wrapping_add(i));
+        }
         for (k, acc_k) in acc.iter_mut().enumerate() {
             // SAFETY: i + 16k + 16 <= whole <= len of w and x; AVX-512F is the caller's promise
             let (wide, xs) = unsafe {
@@ -331,9 +345,9 @@ unsafe fn dot_half_avx512<const BF16: bool>(w: &[u16], x: &[f32]) -> f32 {
 /// The CPU must support AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn dot_bf16_avx512(w: &[u16], x: &[f32]) -> f32 {
+unsafe fn dot_bf16_avx512<const PREFETCH: bool>(w: &[u16], x: &[f32]) -> f32 {
     // SAFETY: AVX-512F is enabled here, and the caller promises the CPU has it
-    unsafe { dot_half_avx512::<true>(w, x) }
+    unsafe { dot_half_avx512::<true, PREFETCH>(w, x) }
 }
 
 /// The f16 dot product in AVX-512.
@@ -342,9 +356,9 @@ unsafe fn dot_bf16_avx512(w: &[u16], x: &[f32]) -> f32 {
 /// The CPU must support AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn dot_f16_avx512(w: &[u16], x: &[f32]) -> f32 {
+unsafe fn dot_f16_avx512<const PREFETCH: bool>(w: &[u16], x: &[f32]) -> f32 {
     // SAFETY: AVX-512F is enabled here, and the caller promises the CPU has it
-    unsafe { dot_half_avx512::<false>(w, x) }
+    unsafe { dot_half_avx512::<false, PREFETCH>(w, x) }
 }
 
 #[cfg(test)]

@@ -33,6 +33,7 @@ pub mod linear;
 pub mod mask;
 pub mod parallel;
 pub mod parity;
+pub mod prefetch;
 pub mod rng;
 pub mod simd_tier;
 pub mod softmax;

@@ -81,18 +81,39 @@ fn detect() -> SimdTier {
 /// Zen 4; only Zen 4 has AVX-512). Zen 5 (family 1Ah) and Intel's AVX-512 CPUs have full-width
 /// units.
 pub fn avx512_in_halves() -> bool {
+    cpu_vendor() == Some(*b"AuthenticAMD") && cpu_family() == Some(0x19)
+}
+
+/// The CPU's vendor string from `cpuid` (`GenuineIntel`, `AuthenticAMD`, ...); `None` off x86-64.
+pub(crate) fn cpu_vendor() -> Option<[u8; 12]> {
     #[cfg(target_arch = "x86_64")]
     {
         #[allow(unused_unsafe)] // `__cpuid` is safe on newer compilers
-        // SAFETY: `cpuid` exists on every x86-64 CPU; leaves 0 and 1 always do
-        let (vendor, signature) = unsafe { (std::arch::x86_64::__cpuid(0), std::arch::x86_64::__cpuid(1).eax) };
-        let amd = [vendor.ebx, vendor.edx, vendor.ecx] == [0x6874_7541, 0x6974_6e65, 0x444d_4163]; // "AuthenticAMD"
-        let base_family = (signature >> 8) & 0xf;
-        let family = if base_family == 0xf { base_family + ((signature >> 20) & 0xff) } else { base_family };
-        return amd && family == 0x19;
+        // SAFETY: `cpuid` exists on every x86-64 CPU; leaf 0 always does
+        let leaf0 = unsafe { std::arch::x86_64::__cpuid(0) };
+        let mut vendor = [0u8; 12];
+        for (part, bytes) in [leaf0.ebx, leaf0.edx, leaf0.ecx].into_iter().zip(vendor.chunks_mut(4)) {
+            bytes.copy_from_slice(&part.to_le_bytes());
+        }
+        return Some(vendor);
     }
     #[allow(unreachable_code)]
-    false
+    None
+}
+
+/// The CPU's family from `cpuid` (base family, plus the extended family when the base is 0xf);
+/// `None` off x86-64.
+fn cpu_family() -> Option<u32> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[allow(unused_unsafe)]
+        // SAFETY: as in `cpu_vendor`; leaf 1 always exists
+        let signature = unsafe { std::arch::x86_64::__cpuid(1).eax };
+        let base_family = (signature >> 8) & 0xf;
+        return Some(if base_family == 0xf { base_family + ((signature >> 20) & 0xff) } else { base_family });
+    }
+    #[allow(unreachable_code)]
+    None
 }
 
 /// The tier decode's kernels run unless told otherwise: the widest this CPU has, but AVX2

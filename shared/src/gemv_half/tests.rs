@@ -9,7 +9,8 @@ use ndarray::Array1;
 const FORMATS: [HalfFormat; 2] = [HalfFormat::Bf16, HalfFormat::F16];
 
 /// Every dot product this CPU can run for `format`, with its name, worst tier first: the
-/// portable one always, the AVX2 and AVX-512 ones where the CPU has their tier.
+/// portable one always, the AVX2 and AVX-512 ones where the CPU has their tier, each also in
+/// its prefetching version (`+prefetch`).
 fn kernels(format: HalfFormat) -> Vec<(&'static str, HalfDot)> {
     let best = crate::simd_tier::best_simd_tier();
     let mut all: Vec<(&'static str, HalfDot)> = match format {
@@ -18,14 +19,22 @@ fn kernels(format: HalfFormat) -> Vec<(&'static str, HalfDot)> {
     };
     if best >= SimdTier::Avx2 {
         all.push(match format {
-            HalfFormat::Bf16 => ("avx2", bf16_avx2),
-            HalfFormat::F16 => ("avx2+f16c", f16_avx2),
+            HalfFormat::Bf16 => ("avx2", bf16_avx2::<false>),
+            HalfFormat::F16 => ("avx2+f16c", f16_avx2::<false>),
+        });
+        all.push(match format {
+            HalfFormat::Bf16 => ("avx2+prefetch", bf16_avx2::<true>),
+            HalfFormat::F16 => ("avx2+f16c+prefetch", f16_avx2::<true>),
         });
     }
     if best >= SimdTier::Avx512 {
         all.push(match format {
-            HalfFormat::Bf16 => ("avx512", bf16_avx512),
-            HalfFormat::F16 => ("avx512", f16_avx512),
+            HalfFormat::Bf16 => ("avx512", bf16_avx512::<false>),
+            HalfFormat::F16 => ("avx512", f16_avx512::<false>),
+        });
+        all.push(match format {
+            HalfFormat::Bf16 => ("avx512+prefetch", bf16_avx512::<true>),
+            HalfFormat::F16 => ("avx512+prefetch", f16_avx512::<true>),
         });
     } else {
         eprintln!("this CPU has no AVX-512F: the {} AVX-512 kernel not run", format.name());
@@ -42,14 +51,15 @@ fn the_avx512_kernels_equal_the_avx2_kernels_bit_for_bit() {
         return;
     }
     for format in FORMATS {
-        let (narrow, wide): (HalfDot, HalfDot) = match format {
-            HalfFormat::Bf16 => (bf16_avx2, bf16_avx512),
-            HalfFormat::F16 => (f16_avx2, f16_avx512),
+        let (narrow, wide, wide_prefetching): (HalfDot, HalfDot, HalfDot) = match format {
+            HalfFormat::Bf16 => (bf16_avx2::<false>, bf16_avx512::<false>, bf16_avx512::<true>),
+            HalfFormat::F16 => (f16_avx2::<false>, f16_avx512::<false>, f16_avx512::<true>),
         };
         let (w, x) = rounding_case(1, 3100, format);
         for len in (0..100).chain([767, 768, 769, 3072, 3073, 3100]) {
             let (w, x) = (&w.row(0)[..len], &x.as_slice().unwrap()[..len]);
             assert_eq!(wide(w, x).to_bits(), narrow(w, x).to_bits(), "{}, length {len}", format.name());
+            assert_eq!(wide_prefetching(w, x).to_bits(), narrow(w, x).to_bits(), "{}, length {len}, prefetching", format.name());
         }
     }
 }
@@ -235,7 +245,8 @@ fn gemv_half_rows_equals_gemv_half_row_by_row_on_1_and_2_threads() -> Result<(),
 fn kernel_names_say_what_runs() {
     for format in FORMATS {
         let name = half_dot_kernel_name(format);
-        let names: Vec<&str> = kernels(format).into_iter().map(|(n, _)| n).collect(); // worst tier first
+        // one per tier, worst first (the prefetching versions carry their tier's name)
+        let names: Vec<&str> = kernels(format).into_iter().map(|(n, _)| n).filter(|n| !n.ends_with("+prefetch")).collect();
         // the kernel of the tier decode uses (the widest the CPU has, but AVX2 on AMD Zen 4,
         // which runs AVX-512 in halves: simd_tier's tests check that choice against /proc/cpuinfo)
         let tier = crate::simd_tier::default_simd_tier();

@@ -114,6 +114,13 @@ pub struct BenchArgs {
     #[arg(long, value_parser = parse_simd_tier, value_name = "TIER")]
     pub simd: Option<shared::simd_tier::SimdTier>,
 
+    /// Whether decode's dot products ask for weights 4 KiB ahead of the row they read
+    /// (`shared::prefetch`): unless given, on for Intel CPUs (whose prefetchers stop at every
+    /// 4 KiB) and off elsewhere; `on` or `off` forces it, to compare the two side by side.
+    /// Results are the same bits either way.
+    #[arg(long, value_enum, value_name = "ON|OFF")]
+    pub prefetch: Option<Switch>,
+
     /// Whether weights (and the probes' buffers, so that the roofline is measured alike) ask
     /// Linux for 2 MiB transparent huge pages (`shared::huge_pages`): `on` (the default) or
     /// `off`, the 4 KiB pages of a program that does not ask, to compare the two.
@@ -151,7 +158,7 @@ fn parse_simd_tier(name: &str) -> Result<shared::simd_tier::SimdTier, String> {
 }
 
 impl BenchArgs {
-    /// Apply `--gemm`, `--simd` and `--huge-pages` to everything this process does later: call
+    /// Apply `--gemm`, `--simd`, `--prefetch` and `--huge-pages` to everything this process does later: call
     /// it before the model's weights are made.
     pub fn choose_kernels(&self) {
         shared::huge_pages::set_huge_pages(self.huge_pages == Switch::On);
@@ -160,6 +167,9 @@ impl BenchArgs {
         }
         if let Some(tier) = self.simd {
             shared::simd_tier::use_simd_tier(tier);
+        }
+        if let Some(prefetch) = self.prefetch {
+            shared::prefetch::use_prefetch(prefetch == Switch::On);
         }
     }
 

@@ -42,6 +42,9 @@ pub struct Kernels {
     pub gemv_dot_bf16: &'static str,
     /// The dot product of decode with f16 weights: `avx512`, `avx2+f16c` or `portable`.
     pub gemv_dot_f16: &'static str,
+    /// Whether those dot products prefetch weights ahead (`shared::prefetch`): `4 KiB ahead
+    /// into L2` or `none`.
+    pub gemv_prefetch: &'static str,
     /// The widest SIMD tier the CPU has (`shared::simd_tier::best_simd_tier`), which decode's
     /// kernels may not use: AMD Zen 4 runs AVX-512 in 256-bit halves and gets AVX2.
     pub cpu_simd: &'static str,
@@ -54,7 +57,7 @@ impl std::fmt::Display for Kernels {
             let why = if shared::simd_tier::avx512_in_halves() { ", which runs in 256-bit halves here" } else { "" };
             write!(f, "; the CPU has {}{why}", self.cpu_simd)?;
         }
-        write!(f, "), prefill sgemm {}", self.sgemm)
+        write!(f, "; prefetch {}), prefill sgemm {}", self.gemv_prefetch, self.sgemm)
     }
 }
 
@@ -69,6 +72,7 @@ pub fn kernels() -> Kernels {
         sgemm: shared::matmul::f32_gemm_kernel_description(),
         gemv_dot_bf16: half_dot_kernel_name(HalfFormat::Bf16),
         gemv_dot_f16: half_dot_kernel_name(HalfFormat::F16),
+        gemv_prefetch: shared::prefetch::prefetch_description(),
         cpu_simd: shared::simd_tier::best_simd_tier().name(),
     }
 }
